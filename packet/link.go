@@ -1,0 +1,3 @@
+package packet
+
+func (p *Parsed) decodeLink() {}
