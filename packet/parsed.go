@@ -26,7 +26,12 @@ const (
 // Decode retains the frame it was given until the next Decode; the byte
 // slices returned by methods (Payload, InnerIP, Frame) alias it.
 type Parsed struct {
-	b []byte // the frame given to Decode, trimmed to the captured length
+	b []byte // the frame given to Decode
+
+	// capEnd and dgramEnd are where the IP datagram ends in b: as captured,
+	// and as its header states. Headers that run past dgramEnd are
+	// malformed; headers that run only past capEnd were cut by the capture.
+	capEnd, dgramEnd int
 
 	// Link layer.
 	Link      LinkType // link type the frame was decoded as
