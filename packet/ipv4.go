@@ -82,18 +82,18 @@ func (p *Parsed) setEnds(off, l3len, end int) {
 	switch {
 	case p.dgramEnd > end:
 		p.setReason(ReasonIPTruncated)
-	case p.dgramEnd < end && !p.isLinkPadding(end):
+	case p.dgramEnd < end && !p.isLinkPadding(end-p.dgramEnd):
 		p.Anomalies |= AnomalyTrailingBytes
 	}
 }
 
-// isLinkPadding reports whether bytes after the datagram up to end can be
-// Ethernet padding to the 60-byte minimum frame (IEEE 802.3 §3.2.8), plus a
-// 4-byte FCS some captures keep.
-func (p *Parsed) isLinkPadding(end int) bool {
+// isLinkPadding reports whether n bytes after the datagram can be Ethernet
+// padding to the 60-byte minimum frame (IEEE 802.3 §3.2.8) or the 4-byte FCS
+// that some captures keep.
+func (p *Parsed) isLinkPadding(n int) bool {
 	switch p.Link {
 	case LinkEthernet, LinkLinuxSLL, LinkLinuxSLL2:
-		return end <= 64
+		return n <= 4 || len(p.b) <= 64
 	}
 	return false
 }

@@ -154,8 +154,8 @@ func (w *chainWalk) walk() {
 			}
 		case ExtAH:
 			w.order(rankAH)
-			if w.strict && hdrLen < 12 {
-				w.fail(ReasonAHBadLength)
+			if w.strict && hdrLen < ahMinLen {
+				w.anom |= AnomalyAHShort
 			}
 		default:
 			return // ESP, Mobility, HIP, Shim6, experimental, No Next Header

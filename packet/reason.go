@@ -74,7 +74,6 @@ var reasonText = [numReasons]string{
 	ReasonFragIncomplete:     "first fragment without the whole header chain",
 	ReasonFragBadLength:      "non-last fragment length not a multiple of 8",
 	ReasonFragTooBig:         "fragment ends past 65535",
-	ReasonAHBadLength:        "AH length too small",
 	ReasonTCPTruncated:       "TCP header truncated",
 	ReasonTCPBadDataOffset:   "bad TCP data offset",
 	ReasonTCPBadOption:       "malformed TCP option",
@@ -144,6 +143,10 @@ const (
 	// AnomalyTrailingBytes: the frame holds bytes past the end of the IP
 	// datagram (beyond Ethernet minimum-frame padding).
 	AnomalyTrailingBytes
+	// AnomalyAHShort: an IPv6 AH shorter than the 12 bytes RFC 4302 §2.2
+	// requires. Linux ipv6_skip_exthdr walks past it all the same, and so
+	// does Decode.
+	AnomalyAHShort
 
 	numAnomalies = iota
 )
@@ -158,6 +161,7 @@ var anomalyText = [numAnomalies]string{
 	"bytes after no next header",
 	"IPv4 options",
 	"trailing bytes after datagram",
+	"short AH",
 }
 
 // NumAnomalies is the number of Anomaly bits.

@@ -165,9 +165,9 @@ func (p *Parsed) decodeUDP(pos int, lite bool) {
 		if n != 0 && (n < udpLen || n > avail) {
 			p.setReason(ReasonUDPLiteBadCoverage)
 		}
-	case n < udpLen || n > avail:
-		// Linux udp_error: "truncated/malformed packet". A jumbogram's
-		// UDP length is 0 (RFC 2675 §4), but then IPv6 says so.
+	case n < udpLen || n > avail && p.Frag.Kind != FragFirst:
+		// Linux udp_error: "truncated/malformed packet". In a first
+		// fragment the length covers fragments still to come.
 		p.setReason(ReasonUDPBadLength)
 	default:
 		p.L4Len = min(n, p.L4Len) // bytes past the UDP length are not UDP
