@@ -262,7 +262,8 @@ func (w *chainWalk) record(kind ExtKind, hdrLen int) {
 func (w *chainWalk) recordFinal(kind ExtKind) {
 	hdrLen := 0
 	if kind != ExtNoNext && kind != ExtESP && w.pos+2 <= w.capEnd {
-		hdrLen = (int(w.b[w.pos+1]) + 1) * 8
+		// As stated, but within the capture: the header is not walked.
+		hdrLen = min((int(w.b[w.pos+1])+1)*8, w.capEnd-w.pos)
 	}
 	w.record(kind, hdrLen)
 	if w.ext != nil {
