@@ -257,7 +257,6 @@ const (
 	greC    = 0x8000
 	greK    = 0x2000
 	greS    = 0x1000
-	greA    = 0x0080 // version 1 acknowledgment present
 	greVers = 0x0007
 )
 
@@ -293,16 +292,10 @@ func (p *Parsed) decodeGRE(pos int) {
 		if p.short(pos, 8, ReasonGRETruncated) {
 			return
 		}
+		// It carries PPP, which is not decapsulated.
 		g.HasKey = g.Flags&greK != 0
 		g.CallID = be16(b[6:8])
 		g.Key = be32(b[4:8])
-		hdr = 8
-		if g.Flags&greS != 0 {
-			hdr += 4
-		}
-		if g.Flags&greA != 0 {
-			hdr += 4
-		}
 		return
 	default:
 		p.setReason(ReasonGREBadVersion)
