@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# test.sh: the one command that tests hare. CI runs exactly this (.ci/run).
+#
+#   ./scripts/test.sh
+#
+# Steps: gofmt, go vet, staticcheck, go test -race, then a short fuzz run of
+# every fuzz target. A failing step does not stop the later ones; the script
+# prints a summary and exits 1 if any step failed.
+#
+# Environment:
+#   FUZZTIME   time per fuzz target (default 10s; "0" skips fuzzing)
+#   GO         the go command to use (default: go on PATH, else /usr/local/go/bin/go)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+results=()  # "STATUS<TAB>step<TAB>note" lines for the summary
+failed=0
+
+note() { printf '==> %s\n' "$*"; }
+record() { results+=("$(printf '%s\t%s\t%s' "$1" "$2" "${3:-}")"); }
+skip() {
+	note "skipping $1: $2"
+	record SKIP "$1" "$2"
+}
+
+# step NAME CMD...: run CMD, record PASS or FAIL with its duration.
+step() {
+	local name=$1
+	shift
+	note "$name"
+	local start=$SECONDS
+	if "$@"; then
+		record PASS "$name" "$((SECONDS - start))s"
+	else
+		record FAIL "$name" "$((SECONDS - start))s"
+		failed=1
+	fi
+}
+
+# --- tools -----------------------------------------------------------------
+
+GO=${GO:-}
+if [[ -z $GO ]]; then
+	if command -v go >/dev/null 2>&1; then
+		GO=$(command -v go)
+	elif [[ -x /usr/local/go/bin/go ]]; then
+		GO=/usr/local/go/bin/go
+	else
+		echo "test.sh: go not found on PATH or in /usr/local/go/bin; install Go first" >&2
+		exit 1
+	fi
+fi
+export PATH="$(dirname "$GO"):$PATH" # gofmt lives beside go
+note "using $("$GO" version) at $GO"
+
+gobin=$("$GO" env GOBIN)
+[[ -n $gobin ]] || gobin="$("$GO" env GOPATH)/bin"
+export PATH="$PATH:$gobin"
+
+staticcheck_ok=1
+if ! command -v staticcheck >/dev/null 2>&1; then
+	note "staticcheck not found; installing honnef.co/go/tools/cmd/staticcheck@latest into $gobin"
+	if ! "$GO" install honnef.co/go/tools/cmd/staticcheck@latest; then
+		echo "test.sh: could not install staticcheck" >&2
+		staticcheck_ok=0
+	fi
+fi
+
+# Optional tools later work will use (the kernel oracle, packet dissection).
+# Nothing needs them yet, so they are only reported.
+optional=()
+for t in conntrack nft tshark tcpdump capinfos; do
+	if command -v "$t" >/dev/null 2>&1; then optional+=("$t:yes"); else optional+=("$t:no"); fi
+done
+note "optional tools: ${optional[*]} (none is needed yet)"
+
+# --- checks ----------------------------------------------------------------
+
+gofmt_check() {
+	local out
+	out=$(gofmt -l .)
+	if [[ -n $out ]]; then
+		echo "gofmt: these files need formatting (run gofmt -w):" >&2
+		echo "$out" >&2
+		return 1
+	fi
+}
+step "gofmt -l" gofmt_check
+step "go vet ./..." "$GO" vet ./...
+if [[ $staticcheck_ok == 1 ]]; then
+	step "staticcheck ./..." staticcheck ./...
+else
+	record FAIL "staticcheck ./..." "not installed and could not be installed"
+	failed=1
+fi
+
+shared="$root/../shared"
+if [[ -d $shared/testdata/pcaps ]]; then
+	note "shared test data found at $(cd "$shared" && pwd)"
+else
+	skip "tests that need ../shared" "not found at $shared (those tests skip themselves)"
+fi
+
+race=(-race)
+if [[ $("$GO" env CGO_ENABLED) != 1 ]] || ! command -v "$("$GO" env CC)" >/dev/null 2>&1; then
+	race=()
+	skip "the race detector" "it needs cgo and a C compiler (apt-get install gcc); running go test without -race"
+fi
+# go test runs verbosely into a log so the summary can count tests; the
+# terminal gets everything but the RUN/PASS chatter.
+testlog=$(mktemp)
+trap 'rm -f "$testlog"' EXIT
+go_test() {
+	local rc=0
+	"$GO" test "${race[@]}" -v ./... >"$testlog" 2>&1 || rc=$?
+	grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$testlog" || true
+	return "$rc"
+}
+step "go test ${race[*]} ./..." go_test
+
+# --- fuzz smoke runs ---------------------------------------------------------
+
+FUZZTIME=${FUZZTIME:-10s}
+if [[ $FUZZTIME == 0 || $FUZZTIME == 0s ]]; then
+	skip "fuzzing" "FUZZTIME=$FUZZTIME"
+else
+	targets=$(grep -r '^func Fuzz' --include='*_test.go' . | sed -E 's/^([^:]+):func (Fuzz[A-Za-z0-9_]*)\(.*/\1 \2/' | sort)
+	if [[ -z $targets ]]; then
+		skip "fuzzing" "no fuzz targets found"
+	fi
+	while read -r file name; do
+		[[ -n ${file:-} ]] || continue
+		pkg="./$(dirname "${file#./}")"
+		step "fuzz $name ($pkg, $FUZZTIME)" "$GO" test -run='^$' -fuzz="^$name\$" -fuzztime="$FUZZTIME" "$pkg"
+	done <<<"$targets"
+fi
+
+# --- summary -----------------------------------------------------------------
+
+echo
+echo "test.sh summary:"
+pass=0 fail=0 skipped=0
+for r in "${results[@]}"; do
+	IFS=$'\t' read -r status name extra <<<"$r"
+	printf '  %-4s  %-45s %s\n' "$status" "$name" "$extra"
+	case $status in
+	PASS) pass=$((pass + 1)) ;;
+	FAIL) fail=$((fail + 1)) ;;
+	SKIP) skipped=$((skipped + 1)) ;;
+	esac
+done
+echo "steps: $pass passed, $fail failed, $skipped skipped"
+tpass=$(grep -cE '^[[:space:]]*--- PASS' "$testlog" || true)
+tfail=$(grep -cE '^[[:space:]]*--- FAIL' "$testlog" || true)
+tskip=$(grep -cE '^[[:space:]]*--- SKIP' "$testlog" || true)
+echo "tests: $tpass passed, $tfail failed, $tskip skipped"
+exit "$failed"
