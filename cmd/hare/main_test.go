@@ -39,11 +39,11 @@ func replayJSON(t *testing.T, args ...string) (int, *report.Result, string) {
 func TestExitStatus(t *testing.T) {
 	sample := writeTemp(t, "s.pcapng", writeCapture(t, packettest.Sample()))
 	tests := []struct {
-		name    string
-		args    []string
-		want    int
-		stdout  string // substring expected on stdout
-		stderr  string // substring expected on stderr
+		name   string
+		args   []string
+		want   int
+		stdout string // substring expected on stdout
+		stderr string // substring expected on stderr
 	}{
 		{name: "no command", args: nil, want: 2, stderr: "Usage:"},
 		{name: "unknown command", args: []string{"frobnicate"}, want: 2, stderr: `unknown command "frobnicate"`},
