@@ -31,7 +31,7 @@ func writeCapture(tb testing.TB, frames []packettest.Frame) []byte {
 	for i, f := range frames {
 		id, ok := ifaces[f.Link]
 		if !ok {
-			id, err = w.AddInterface(f.Link, 65535, "")
+			id, err = w.AddInterface(f.Link, 0, "")
 			if err != nil {
 				tb.Fatalf("AddInterface(%v): %v", f.Link, err)
 			}
