@@ -75,8 +75,8 @@ func (r *Reader) nextPcap(p *Packet) (bool, error) {
 	if caplen > origlen {
 		return false, r.formatError(start, fmt.Sprintf("captured length %d exceeds original length %d", caplen, origlen))
 	}
-	data := r.room(int(caplen))
-	if data == nil {
+	data, ok := r.room(int(caplen))
+	if !ok {
 		return false, nil
 	}
 	ts := int64(sec) * 1e9 // seconds are unsigned 32 bits: good until 2106

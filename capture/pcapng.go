@@ -340,8 +340,8 @@ func (r *Reader) finishPacket(p *Packet, start int64, length uint32, fixed int64
 		}
 		return false, &LinkTypeError{File: r.name, Offset: start, Link: ifc.link}
 	}
-	data := r.room(int(caplen))
-	if data == nil {
+	data, ok := r.room(int(caplen))
+	if !ok {
 		return false, nil
 	}
 	if _, err := r.skip(fixed); err != nil {

@@ -28,6 +28,7 @@ const (
 	// small (fuzzing and tiny files stay cheap) and doubles while batches do
 	// not fit, up to maxArena; past that, batches come back short instead.
 	// maxArena must be at least maxCapture so that one packet always fits.
+	// 1 MiB holds a batch of 64 full-size Ethernet frames, twice over.
 	minArena = 64 << 10
 	maxArena = 1 << 20
 
@@ -79,6 +80,7 @@ type Reader struct {
 	// arena holds the Data of the current batch; used bytes of it are taken.
 	arena []byte
 	used  int
+	grow  int // size the arena should have at the next batch
 
 	// pcap only.
 	link  packet.LinkType
@@ -116,7 +118,7 @@ func Open(path string) (*Reader, error) {
 // pcapng header, and a *LinkTypeError for a pcap file of an unsupported link
 // type.
 func NewReader(rd io.Reader, name string) (*Reader, error) {
-	r := &Reader{name: name, br: bufio.NewReaderSize(rd, bufSize), size: -1, sticky: true}
+	r := &Reader{name: name, br: bufio.NewReaderSize(rd, bufSize), size: -1, sticky: true, grow: minArena}
 	m, err := r.br.Peek(4)
 	if err != nil {
 		return nil, r.truncated(err, 0, "magic number", int64(len(m)), 4)
@@ -171,6 +173,9 @@ func (r *Reader) ReadBatch(pkts []Packet) (int, error) {
 		return 0, r.takeErr()
 	}
 	r.used = 0
+	if r.grow > len(r.arena) {
+		r.arena = make([]byte, r.grow)
+	}
 	n := 0
 	for n < len(pkts) {
 		var ok bool
@@ -233,22 +238,25 @@ func (r *Reader) Close() error {
 	return c.Close()
 }
 
-// room returns a slice of n bytes of arena for the next packet, or nil if the
-// arena is full and the batch must end first. The arena grows (a new array,
-// the old one stays alive through the packets that alias it) until maxArena;
-// growth only happens in warm-up, so steady-state batches do not allocate.
-func (r *Reader) room(n int) []byte {
+// room returns n bytes of arena for the next packet, or false if the arena
+// is full and the batch must end first.
+//
+// The arena starts at minArena. A packet that does not fit ends the batch and
+// asks for an arena twice as large, up to maxArena, at the start of the next
+// one; so only one arena is ever live, and once batches fit (or the arena is
+// at its maximum) nothing is allocated any more.
+func (r *Reader) room(n int) ([]byte, bool) {
 	if r.used+n > len(r.arena) {
-		if len(r.arena) >= maxArena && r.used > 0 {
-			return nil
+		if r.used > 0 {
+			r.grow = min(max(2*len(r.arena), minArena), maxArena)
+			return nil, false
 		}
-		size := min(max(2*len(r.arena), minArena, n), max(maxArena, n))
-		r.arena = make([]byte, size)
-		r.used = 0
+		// The first packet of a batch always fits: n <= maxCapture <= maxArena.
+		r.arena = make([]byte, max(n, min(2*len(r.arena), maxArena)))
 	}
 	b := r.arena[r.used : r.used+n : r.used+n]
 	r.used += n
-	return b
+	return b, true
 }
 
 // peek returns the next n (at most bufSize) bytes without consuming them.
