@@ -235,6 +235,9 @@ func sharedCaptures(tb testing.TB) []string {
 	return paths
 }
 
+// readFileErr is os.ReadFile.
+func readFileErr(path string) ([]byte, error) { return os.ReadFile(path) }
+
 // readFile returns the contents of path or fails tb.
 func readFile(tb testing.TB, path string) []byte {
 	tb.Helper()
@@ -257,4 +260,35 @@ func sameErr(a, b error) bool {
 		return la.Offset == lb.Offset && la.Link == lb.Link
 	}
 	return a == b
+}
+
+// richPcapng returns a pcapng file with one of everything: two sections of
+// opposite byte orders, interfaces with options and different link types and
+// resolutions, EPB (with options), SPB, OPB, and blocks to skip.
+func richPcapng() []byte {
+	return cat(
+		ngSHB(le, ngOpt(le, 1, []byte("rich")), ngEnd(le)),
+		ngIDB(le, 1, 0, ngOpt(le, 2, []byte("eth0")), ngEnd(le)),
+		ngIDB(le, 101, 128, ngOpt(le, 9, []byte{9}), ngOpt(le, 14, le.AppendUint64(nil, 10)), ngEnd(le)),
+		ngEPB(le, 0, 1_700_000_000_000_001, seq(0x10, 42), 42, ngOpt(le, 1, []byte("hi")), ngEnd(le)),
+		ngBlock(le, 4, le.AppendUint16(nil, 1), le.AppendUint16(nil, 6), []byte{10, 0, 0, 1, 'a', 0}, ngEnd(le)),
+		ngEPB(le, 1, 1_700_000_000_000_000_002, seq(0x20, 33), 33),
+		ngSPB(le, 60, seq(0x30, 60)),
+		ngBlock(le, 5, le.AppendUint32(nil, 1), le.AppendUint64(nil, 9)),
+		ngOPB(le, 1, 77, seq(0x40, 7), 9),
+		ngSHB(be),
+		ngIDB(be, uint16(113), 0, ngOpt(be, 9, []byte{0x80 | 32}), ngEnd(be)),
+		ngEPB(be, 0, 3<<32|1<<31, seq(0x50, 16), 16),
+		ngBlock(be, 0x40000bad, be.AppendUint32(nil, 32473)),
+		ngEPB(be, 0, 5<<32, seq(0x60, 1), 1),
+	)
+}
+
+// richPcap returns a pcap file of a few records of assorted lengths.
+func richPcap(o order, nanos bool) []byte {
+	b := pcapHeader(o, nanos, 65535, 1)
+	for i := range 6 {
+		b = append(b, pcapRecord(o, uint32(1_700_000_000+i), uint32(i*1000), seq(byte(i), i*i*7), uint32(i*i*7+i))...)
+	}
+	return b
 }
