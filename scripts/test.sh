@@ -96,7 +96,7 @@ else
 	failed=1
 fi
 
-shared="$root/../shared"
+shared="$(dirname "$root")/shared"
 if [[ -d $shared/testdata/pcaps ]]; then
 	note "shared test data found at $(cd "$shared" && pwd)"
 else
