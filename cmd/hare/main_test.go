@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hare-fw/hare/internal/report"
+	"github.com/hare-fw/hare/packet"
 	"github.com/hare-fw/hare/packet/packettest"
 )
 
@@ -373,5 +374,37 @@ func TestProgress(t *testing.T) {
 	q.done()
 	if buf.Len() != 0 {
 		t.Errorf("progress on a non-terminal wrote %q", buf.String())
+	}
+}
+
+// TestReplayUnsupportedLink checks that pcapng packets on an interface of a
+// link type the decoder does not know are counted and skipped, not fatal.
+func TestReplayUnsupportedLink(t *testing.T) {
+	frames := packettest.Sample()[:3]
+	const wifi = packet.LinkType(105) // IEEE 802.11: not decoded by package packet
+	for i := range frames[:2] {
+		frames = append(frames, packettest.Frame{Time: frames[i].Time + 1, Link: wifi, Data: []byte{0x08, 0x02, 0, 0}})
+	}
+	path := writeTemp(t, "wifi.pcapng", writeCapture(t, frames))
+	code, r, errOut := replayJSON(t, path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if r.Packets != uint64(len(frames)) || r.Files[0].Packets != uint64(len(frames)) {
+		t.Errorf("packets = %d, file packets = %d, want %d", r.Packets, r.Files[0].Packets, len(frames))
+	}
+	var wifiRow, problem uint64
+	for _, l := range r.LinkTypes {
+		if l.LinkType == uint16(wifi) {
+			wifiRow = l.Packets
+		}
+	}
+	for _, p := range r.DecodeProblems {
+		if p.Reason == packet.ReasonUnsupportedLink.String() {
+			problem = p.Packets
+		}
+	}
+	if wifiRow != 2 || problem != 2 {
+		t.Errorf("802.11 link row %d, unsupported-link problems %d; want 2 and 2\nlink types %+v\nproblems %+v", wifiRow, problem, r.LinkTypes, r.DecodeProblems)
 	}
 }
