@@ -19,6 +19,7 @@ type FormatError struct {
 	Msg    string // what is wrong, lowercase, no trailing period
 }
 
+// Error returns "FILE: byte OFFSET: MSG".
 func (e *FormatError) Error() string {
 	return e.File + ": byte " + strconv.FormatInt(e.Offset, 10) + ": " + e.Msg
 }
@@ -38,6 +39,7 @@ type LinkTypeError struct {
 	Link   packet.LinkType
 }
 
+// Error returns "FILE: byte OFFSET: unsupported link type NUMBER (NAME)".
 func (e *LinkTypeError) Error() string {
 	return e.File + ": byte " + strconv.FormatInt(e.Offset, 10) +
 		": unsupported link type " + strconv.Itoa(int(e.Link)) + " (" + e.Link.String() + ")"

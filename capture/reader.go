@@ -162,13 +162,16 @@ func NewReader(rd io.Reader, name string) (*Reader, error) {
 //
 // ReadBatch may fill fewer than len(pkts) packets with a nil error when the
 // arena is full (large packets); that says nothing about the end of the file.
-// With len(pkts) == 0 it returns (0, nil).
+// With len(pkts) == 0 it reads nothing and returns (0, nil).
 //
 // Each Data aliases the Reader's arena and is valid until the next ReadBatch,
 // which reuses it; copy what must live longer. Data has its capacity clipped
 // to its length, so appending to it cannot overwrite another packet.
 // ReadBatch does not allocate once the arena has grown to the batch's needs.
 func (r *Reader) ReadBatch(pkts []Packet) (int, error) {
+	if len(pkts) == 0 {
+		return 0, nil
+	}
 	if r.err != nil {
 		return 0, r.takeErr()
 	}

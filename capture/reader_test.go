@@ -482,3 +482,39 @@ func TestOpen(t *testing.T) {
 		t.Errorf("Open(text file) = %v, want a *FormatError naming %s", err, notcap)
 	}
 }
+
+// errAfter serves b, then fails with err instead of io.EOF.
+type errAfter struct {
+	b   []byte
+	err error
+}
+
+func (e *errAfter) Read(p []byte) (int, error) {
+	if len(e.b) == 0 {
+		return 0, e.err
+	}
+	n := copy(p, e.b)
+	e.b = e.b[n:]
+	return n, nil
+}
+
+// TestReadIOError checks that an error of the underlying reader comes back
+// wrapped, after the packets before it, and sticks.
+func TestReadIOError(t *testing.T) {
+	errDisk := errors.New("input/output error")
+	in := richPcap(le, false)
+	cut := len(in) - 10 // inside the last record
+	r, err := capture.NewReader(&errAfter{b: in[:cut], err: errDisk}, "flaky.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := readAll(t, r, 2)
+	want := refRead(in).res.pkts
+	if d := diffPackets(want[:len(want)-1], res.pkts); d != "" {
+		t.Error(d)
+	}
+	var fe *capture.FormatError
+	if !errors.Is(res.err, errDisk) || errors.As(res.err, &fe) || !strings.Contains(res.err.Error(), "flaky.pcap") {
+		t.Errorf("error %v, want one wrapping %v and naming the file", res.err, errDisk)
+	}
+}
