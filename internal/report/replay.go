@@ -41,6 +41,9 @@ func (s *Summary) Replay(r *capture.Reader, path string, batch int, progress fun
 
 	pkts := make([]capture.Packet, batch)
 	var p packet.Parsed // one per replay, reused for every packet
+	// Declared once: errors.As takes its address, which would make a
+	// declaration inside the loop allocate per batch.
+	var lte *capture.LinkTypeError
 	for {
 		n, err := r.ReadBatch(pkts)
 		for i := range pkts[:n] {
@@ -53,7 +56,6 @@ func (s *Summary) Replay(r *capture.Reader, path string, batch int, progress fun
 		if progress != nil {
 			progress(r.Offset())
 		}
-		var lte *capture.LinkTypeError
 		switch {
 		case err == nil:
 		case errors.Is(err, io.EOF):
