@@ -1,15 +1,4 @@
-//go:build pcapgo
-
-// The differential tests against gopacket's pcapgo sit behind the pcapgo build
-// tag because pcapgo imports golang.org/x/net/bpf, and the repository's go.mod
-// does not yet list golang.org/x/net and golang.org/x/sys (go.mod is outside
-// this package). testdata/pcapgo.mod is go.mod plus those two requirements,
-// and testdata/pcapgo.sum their checksums. From the repository root:
-//
-//	go test -tags pcapgo -modfile=capture/testdata/pcapgo.mod ./capture/
-//
-// Once go.mod requires them (go get github.com/gopacket/gopacket/pcapgo@v1.7.7),
-// delete the build line and the two testdata files.
+// Differential tests against gopacket's pcapgo, an independent reader.
 
 package capture_test
 
