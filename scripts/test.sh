@@ -135,6 +135,12 @@ else
 		pkg="./$(dirname "${file#./}")"
 		step "fuzz $name ($pkg, $FUZZTIME)" "$GO" test -run='^$' -fuzz="^$name\$" -fuzztime="$FUZZTIME" "$pkg"
 	done <<<"$targets"
+	# A failing input is written under the package's testdata/fuzz/. CI's
+	# clone is thrown away, so print it: it is the bug report.
+	for f in $(git status --porcelain --untracked-files=all -- '*testdata/fuzz/*' 2>/dev/null | awk '{print $2}'); do
+		echo "--- new fuzz input $f (commit it as a regression seed once fixed):"
+		cat "$f"
+	done
 fi
 
 # --- summary -----------------------------------------------------------------
