@@ -56,7 +56,7 @@ func (p *Parsed) decodeIPv6(off, end int) {
 	}
 	p.Proto = IPProto(w.nh)
 	if !w.upper {
-		if p.Proto == ProtoESP || p.Proto == ProtoMobility {
+		if (p.Proto == ProtoESP || p.Proto == ProtoMobility) && p.Frag.Kind != FragLater {
 			p.decodeL4(w.pos)
 		}
 		return
