@@ -32,12 +32,11 @@ type protoState struct {
 	sctp     sctpState
 }
 
-// sctpState is the SCTP tracker's state (struct ip_ct_sctp).
+// sctpState is the SCTP tracker's state (struct ip_ct_sctp); the SCTP
+// state machine is not written yet, so SCTP is tracked as a generic
+// protocol for now.
 type sctpState struct {
-	state   uint8
-	lastDir uint8
-	flags   [2]uint8
-	vtag    [2]uint32
+	state uint8
 }
 
 // tcpDir is what the window tracker knows of one direction: struct

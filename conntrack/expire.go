@@ -1,0 +1,129 @@
+package conntrack
+
+// earlyDropScan bounds the slots early drop inspects for a victim, as Linux
+// early_drop bounds its bucket walk: a full table costs a new connection a
+// bounded search, never a sweep.
+const earlyDropScan = 64
+
+// makeRoom checks the table limit (max) before a new entry is made. When
+// the table is full it evicts one entry that is expired or not ASSURED
+// (Linux early_drop) from the new tuple's shard; when there is none, the
+// packet is dropped and counted (Linux "table full, dropping packet"), never
+// silently.
+func (t *Table) makeRoom(k *Tuple, s *Settings, now int64, res *Result) bool {
+	if t.count.Load() < s.get(setMax) {
+		return true
+	}
+	sh := t.shardOf(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	n := len(sh.entries)
+	for j := 0; j < min(n, earlyDropScan); j++ {
+		i := (sh.cursor + j) % n
+		if !sh.used[i] {
+			continue
+		}
+		e := &sh.entries[i]
+		if e.deadline <= now {
+			t.destroy(sh, uint32(i), e.deadline, res)
+			sh.stats.Expired++
+			sh.cursor = i
+			return true
+		}
+		if e.status&StatusAssured == 0 {
+			t.destroy(sh, uint32(i), now, res)
+			sh.stats.EarlyDrop++
+			sh.cursor = i
+			return true
+		}
+	}
+	sh.stats.Drop++
+	res.State, res.Reason, res.Drop = StateInvalid, ReasonTableFull, true
+	return false
+}
+
+// Reap removes expired entries, inspecting at most budget slots, and
+// returns how many it removed. Call it regularly (say once per batch with a
+// budget of a few hundred): like Linux's gc worker it does bounded work per
+// call, resuming where the last call stopped, so there is never a
+// stop-the-world sweep. Lookups also treat expired entries as gone.
+func (t *Table) Reap(now int64, budget int) int {
+	var res Result
+	removed := 0
+	for budget > 0 {
+		si := int(t.reapNext.Add(1)-1) % len(t.shards)
+		sh := &t.shards[si]
+		sh.mu.Lock()
+		n := len(sh.entries)
+		steps := min(budget, n)
+		for j := 0; j < steps; j++ {
+			i := (sh.cursor + j) % n
+			if sh.used[i] && sh.entries[i].deadline <= now {
+				t.destroy(sh, uint32(i), sh.entries[i].deadline, &res)
+				sh.stats.Expired++
+				removed++
+				if res.nev == len(res.events) {
+					sh.mu.Unlock()
+					t.flush(&res)
+					sh.mu.Lock()
+				}
+			}
+		}
+		if n > 0 {
+			sh.cursor = (sh.cursor + steps) % n
+		}
+		sh.mu.Unlock()
+		t.flush(&res)
+		budget -= max(steps, 1)
+	}
+	return removed
+}
+
+// Expire removes every expired entry. It visits the whole table, one shard
+// at a time; use Reap on the packet path.
+func (t *Table) Expire(now int64) int {
+	n := 0
+	for range t.shards {
+		n += t.Reap(now, len(t.shards[int(t.reapNext.Load())%len(t.shards)].entries)+1)
+	}
+	return n
+}
+
+// Delete destroys the entry with tuple k (either direction) and reports
+// whether there was one (conntrack -D).
+func (t *Table) Delete(k Tuple, now int64) bool {
+	var res Result
+	sh := t.shardOf(&k)
+	sh.mu.Lock()
+	i, ok := sh.index[k]
+	if ok {
+		t.destroy(sh, i, now, &res)
+	}
+	sh.mu.Unlock()
+	t.flush(&res)
+	return ok
+}
+
+// Flush destroys every entry (conntrack -F) and returns how many.
+func (t *Table) Flush(now int64) int {
+	var res Result
+	n := 0
+	for si := range t.shards {
+		sh := &t.shards[si]
+		sh.mu.Lock()
+		for i := range sh.entries {
+			if sh.used[i] {
+				t.destroy(sh, uint32(i), now, &res)
+				n++
+				if res.nev == len(res.events) {
+					sh.mu.Unlock()
+					t.flush(&res)
+					sh.mu.Lock()
+				}
+			}
+		}
+		sh.mu.Unlock()
+		t.flush(&res)
+	}
+	return n
+}

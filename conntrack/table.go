@@ -1,0 +1,150 @@
+package conntrack
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Table is a connection tracking table: Linux's conntrack hash, its
+// entries, and the per-packet logic of nf_conntrack_in (see Track).
+//
+// Concurrency: a Table is safe for concurrent use by any number of packet
+// workers. It is split into shards, each with its own mutex, index and
+// entry array; there is no table-wide lock. A connection lives in exactly
+// one shard, chosen by a hash of its original tuple that is symmetric in
+// the two endpoints, so the reply tuple (which swaps them) lands in the same
+// shard, and both tuples are keys of that shard's index. A packet therefore
+// takes exactly one shard lock, and no code ever holds two shard locks at
+// once: there is no lock order to get wrong. (Address translation, when it
+// comes, makes reply tuples whose endpoints differ from the original's; it
+// will need a cross-shard index entry, taken after releasing the first
+// shard's lock.)
+//
+// Memory: entries sit in arrays of pointer-free structs and the index is a
+// map from Tuple (no pointers) to a slot number, so the garbage collector
+// never scans the table, however large.
+type Table struct {
+	shards   []shard
+	mask     uint64
+	seed     uint64
+	settings atomic.Pointer[Settings]
+	count    atomic.Int64 // entries in the table, all shards
+	nextID   atomic.Uint32
+	events   *Events
+	reapNext atomic.Uint32 // next shard Reap visits
+}
+
+// shard is one lock's worth of the table.
+type shard struct {
+	mu      sync.Mutex
+	index   map[Tuple]uint32 // guarded by mu: both tuples of every entry → slot
+	entries []entry          // guarded by mu
+	used    []bool           // guarded by mu: slot holds a live entry
+	free    []uint32         // guarded by mu: unused slots
+	cursor  int              // guarded by mu: where Reap and early drop resume
+	stats   Stats            // guarded by mu
+	num     uint32           // position in Table.shards
+	_       [64]byte         // keep shards' hot fields on separate cache lines
+}
+
+// NewTable returns an empty table with the given settings (nil means
+// DefaultSettings) and event bus (nil means no events).
+func NewTable(s *Settings, ev *Events) *Table {
+	if s == nil {
+		s = DefaultSettings()
+	}
+	n := 1 << bits.Len(uint(4*runtime.GOMAXPROCS(0)-1))
+	n = max(n, 16)
+	t := &Table{shards: make([]shard, n), mask: uint64(n - 1), events: ev}
+	t.seed = new(maphash.Hash).Sum64() // a random per-table seed
+	for i := range t.shards {
+		t.shards[i].index = make(map[Tuple]uint32)
+		t.shards[i].num = uint32(i)
+	}
+	t.settings.Store(s)
+	return t
+}
+
+// SetSettings replaces the settings; packets after it see the new ones.
+// Entries keep their deadlines until their next packet.
+func (t *Table) SetSettings(s *Settings) { t.settings.Store(s) }
+
+// Settings returns the settings in force. They must not be modified.
+func (t *Table) Settings() *Settings { return t.settings.Load() }
+
+// Len returns the number of entries (nf_conntrack_count).
+func (t *Table) Len() int { return int(t.count.Load()) }
+
+// shardOf returns the shard of a tuple. The hash adds the two endpoints'
+// hashes, so it is the same for a tuple and its inverse.
+func (t *Table) shardOf(k *Tuple) *shard {
+	h := endpointHash(&k.Src, k.SrcPort, t.seed) + endpointHash(&k.Dst, k.DstPort, t.seed)
+	if k.Proto == 1 || k.Proto == 58 {
+		// ICMP's inverse changes the type, not the ports: hash only the id.
+		h = endpointHash(&k.Src, 0, t.seed) + endpointHash(&k.Dst, 0, t.seed) + uint64(k.SrcPort)
+	}
+	h ^= uint64(k.Proto)<<8 | uint64(k.Family) | uint64(k.Zone)<<16
+	h = mix(h)
+	return &t.shards[h&t.mask]
+}
+
+func endpointHash(a *[16]byte, port uint16, seed uint64) uint64 {
+	lo := uint64(a[0]) | uint64(a[1])<<8 | uint64(a[2])<<16 | uint64(a[3])<<24 |
+		uint64(a[4])<<32 | uint64(a[5])<<40 | uint64(a[6])<<48 | uint64(a[7])<<56
+	hi := uint64(a[8]) | uint64(a[9])<<8 | uint64(a[10])<<16 | uint64(a[11])<<24 |
+		uint64(a[12])<<32 | uint64(a[13])<<40 | uint64(a[14])<<48 | uint64(a[15])<<56
+	return mix(lo^seed) ^ mix(hi+uint64(port)+seed)
+}
+
+// mix is a 64-bit finaliser (the one of MurmurHash3's fmix64).
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+// alloc returns a free slot of s, growing the arrays when none is left.
+func (s *shard) alloc() uint32 {
+	if n := len(s.free); n > 0 {
+		i := s.free[n-1]
+		s.free = s.free[:n-1]
+		return i
+	}
+	s.entries = append(s.entries, entry{})
+	s.used = append(s.used, false)
+	return uint32(len(s.entries) - 1)
+}
+
+// release frees slot i of s, dropping its index keys.
+func (s *shard) release(i uint32) {
+	e := &s.entries[i]
+	delete(s.index, e.tuple[DirOriginal])
+	delete(s.index, e.tuple[DirReply])
+	gen := e.gen + 1
+	*e = entry{gen: gen}
+	s.used[i] = false
+	s.free = append(s.free, i)
+}
+
+// Ref refers to an entry: its shard, slot and the slot's generation, so a
+// Ref to an entry that has since been destroyed (and its slot reused) is
+// recognised as stale. The zero Ref refers to nothing.
+type Ref struct {
+	shard uint32
+	slot  uint32
+	gen   uint32
+	valid bool
+}
+
+// IsValid reports whether r refers to an entry (which may since be gone).
+func (r Ref) IsValid() bool { return r.valid }
+
+func ref(s *shard, i uint32) Ref {
+	return Ref{shard: s.num, slot: i, gen: s.entries[i].gen, valid: true}
+}
