@@ -6,17 +6,37 @@ package conntrack
 const earlyDropScan = 64
 
 // makeRoom checks the table limit (max) before a new entry is made. When
-// the table is full it evicts one entry that is expired or not ASSURED
-// (Linux early_drop) from the new tuple's shard; when there is none, the
-// packet is dropped and counted (Linux "table full, dropping packet"), never
-// silently.
+// the table is full it evicts one entry that is expired or not ASSURED, as
+// Linux early_drop does. Linux looks at 8 hash buckets only, so with a large
+// hash it often finds nothing and drops the packet although the table is
+// full of unanswered probes; hare looks at up to earlyDropScan slots of
+// every shard in turn, starting with the new tuple's, locking one shard at a
+// time. When nothing can be evicted the packet is dropped and counted (Linux
+// "table full, dropping packet"), never silently.
 func (t *Table) makeRoom(k *Tuple, s *Settings, now int64, res *Result) bool {
 	if t.count.Load() < s.get(setMax) {
 		return true
 	}
-	sh := t.shardOf(k)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	first := t.shardOf(k)
+	for n := range t.shards {
+		sh := &t.shards[(int(first.num)+n)%len(t.shards)]
+		sh.mu.Lock()
+		ok := t.evictOne(sh, now, res)
+		sh.mu.Unlock()
+		if ok {
+			return true
+		}
+	}
+	first.mu.Lock()
+	first.stats.Drop++
+	first.mu.Unlock()
+	res.State, res.Reason, res.Drop = StateInvalid, ReasonTableFull, true
+	return false
+}
+
+// evictOne destroys one expired or unassured entry of sh, which must be
+// locked, looking at no more than earlyDropScan slots.
+func (t *Table) evictOne(sh *shard, now int64, res *Result) bool {
 	n := len(sh.entries)
 	for j := 0; j < min(n, earlyDropScan); j++ {
 		i := (sh.cursor + j) % n
@@ -24,21 +44,20 @@ func (t *Table) makeRoom(k *Tuple, s *Settings, now int64, res *Result) bool {
 			continue
 		}
 		e := &sh.entries[i]
-		if e.deadline <= now {
+		switch {
+		case e.deadline <= now:
 			t.destroy(sh, uint32(i), e.deadline, res)
 			sh.stats.Expired++
-			sh.cursor = i
-			return true
-		}
-		if e.status&StatusAssured == 0 {
+		case e.status&StatusAssured == 0:
 			t.destroy(sh, uint32(i), now, res)
 			sh.stats.EarlyDrop++
-			sh.cursor = i
-			return true
+		default:
+			continue
 		}
+		sh.cursor = (i + 1) % n
+		return true
 	}
-	sh.stats.Drop++
-	res.State, res.Reason, res.Drop = StateInvalid, ReasonTableFull, true
+	sh.cursor = (sh.cursor + min(n, earlyDropScan)) % max(n, 1)
 	return false
 }
 

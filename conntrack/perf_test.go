@@ -1,0 +1,173 @@
+package conntrack_test
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/hare-fw/hare/conntrack"
+	"github.com/hare-fw/hare/packet"
+	"github.com/hare-fw/hare/packet/packettest"
+)
+
+// flowPackets returns a request and a reply datagram for UDP flow i.
+func flowPackets(i int) (req, rep []byte) {
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], 0x0a000000|uint32(i>>16))
+	src := netip.AddrFrom4(a)
+	port := uint16(i)
+	req = packettest.IPv4(src, srv4, 17, packettest.UDP(src, srv4, port, 53, []byte("q")))
+	rep = packettest.IPv4(srv4, src, 17, packettest.UDP(srv4, src, 53, port, []byte("a")))
+	return req, rep
+}
+
+// TestConcurrentWorkers runs several workers on overlapping flows (run with
+// -race): every flow ends with exactly one entry and every packet counted.
+func TestConcurrentWorkers(t *testing.T) {
+	const flows, workers, rounds = 200, 4, 20
+	tab := conntrack.NewTable(nil, conntrack.NewEvents())
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var p packet.Parsed
+			var res conntrack.Result
+			for r := range rounds {
+				for f := range flows {
+					req, rep := flowPackets(f)
+					pkt := req
+					if (f+w+r)%2 == 1 && r > 0 {
+						pkt = rep
+					}
+					p.DecodeIP(pkt)
+					tab.Process(&p, 0, int64(r), &res)
+					if res.State == conntrack.StateInvalid {
+						t.Errorf("flow %d: invalid %v", f, res.Reason)
+						return
+					}
+				}
+				tab.Reap(int64(r), 64)
+			}
+		}()
+	}
+	wg.Wait()
+	if tab.Len() != flows {
+		t.Fatalf("%d entries, want %d", tab.Len(), flows)
+	}
+	var total uint64
+	tab.Range(func(e *conntrack.Entry) bool {
+		total += e.Counters[0].Packets + e.Counters[1].Packets
+		return true
+	})
+	st := tab.Stats()
+	// A packet that lost the confirm race joins the winner's entry and is
+	// counted in neither (as in Linux, where the loser's counters go with
+	// the discarded entry).
+	if want := uint64(flows*workers*rounds) - st.InsertFailed; total != want {
+		t.Fatalf("counted %d packets, want %d (insert_failed %d)", total, want, st.InsertFailed)
+	}
+}
+
+// TestNoAllocs: an established packet (lookup, state update, counters)
+// allocates nothing (STYLE B2.1).
+func TestNoAllocs(t *testing.T) {
+	tab := conntrack.NewTable(nil, conntrack.NewEvents())
+	req, rep := flowPackets(1)
+	var p, q packet.Parsed
+	var res conntrack.Result
+	p.DecodeIP(req)
+	q.DecodeIP(rep)
+	tab.Process(&p, 0, 0, &res)
+	tab.Process(&q, 0, 0, &res)
+	for _, tc := range []struct {
+		name string
+		p    *packet.Parsed
+	}{{"udp4-original", &p}, {"udp4-reply", &q}} {
+		n := testing.AllocsPerRun(1000, func() { tab.Process(tc.p, 0, 1, &res) })
+		if n != 0 {
+			t.Errorf("%s: %v allocs per packet", tc.name, n)
+		}
+	}
+}
+
+var sinkState conntrack.State
+
+// BenchmarkEstablished measures a packet of a known flow: lookup, state
+// update and counters, checksum verification off (the decoder's benchmark
+// covers it).
+func BenchmarkEstablished(b *testing.B) {
+	s := conntrack.DefaultSettings()
+	s.Set("checksum", "0")
+	tab := conntrack.NewTable(s, nil)
+	req, rep := flowPackets(1)
+	var p packet.Parsed
+	var res conntrack.Result
+	p.DecodeIP(req)
+	tab.Process(&p, 0, 0, &res)
+	p.DecodeIP(rep)
+	tab.Process(&p, 0, 0, &res)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		tab.Process(&p, 0, 1, &res)
+		sinkState = res.State
+	}
+}
+
+// BenchmarkNewFlow measures opening and confirming entries (b.N distinct
+// flows), the expiry of old ones excluded.
+func BenchmarkNewFlow(b *testing.B) {
+	s := conntrack.DefaultSettings()
+	s.Set("checksum", "0")
+	s.Set("max", "100000000")
+	tab := conntrack.NewTable(s, nil)
+	var ps []packet.Parsed
+	for i := range 1 << 16 {
+		req, _ := flowPackets(i)
+		var p packet.Parsed
+		p.DecodeIP(req)
+		ps = append(ps, p)
+	}
+	var res conntrack.Result
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		p := &ps[i&(1<<16-1)]
+		p.DstPort = uint16(i >> 16) // a new tuple each time
+		tab.Process(p, 0, 0, &res)
+		i++
+	}
+	sinkState = res.State
+}
+
+// BenchmarkMemory reports the heap bytes per entry with 1 million UDP
+// entries in the table (index included), and the GC pause.
+func BenchmarkMemory(b *testing.B) {
+	for range b.N {
+		const n = 1 << 20
+		s := conntrack.DefaultSettings()
+		s.Set("checksum", "0")
+		s.Set("max", "100000000")
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		tab := conntrack.NewTable(s, nil)
+		var p packet.Parsed
+		var res conntrack.Result
+		req, _ := flowPackets(0)
+		p.DecodeIP(req)
+		for i := range n {
+			p.SrcPort, p.DstPort = uint16(i), uint16(i>>16)
+			tab.Process(&p, 0, 0, &res)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/entry")
+		b.ReportMetric(float64(after.PauseNs[(after.NumGC+255)%256])/1e3, "µs-last-GC-pause")
+		runtime.KeepAlive(tab)
+	}
+}
