@@ -5,8 +5,10 @@ package packet_test
 // a test-only dependency).
 //
 //  1. Every packet of every capture in ../../shared/testdata/pcaps, of
-//     packettest.Sample and of seeded random packets serialized by gopacket
-//     itself is decoded by both.
+//     packettest.Sample, of the hex fixtures in fixtures_test.go and of
+//     seeded random packets serialized by gopacket itself is decoded by
+//     both. The random packets are also checked against what the
+//     generator put in them.
 //  2. Both decodes are reduced to the fields a firewall keys on (link
 //     EtherType and VLANs, IP version and addresses, protocol, fragment
 //     kind, ports, TCP flags/seq/ack/window/options, ICMP type/code/id/seq,
@@ -193,8 +195,7 @@ type gview struct {
 	ipFailed  bool // gopacket failed on the IP header or an extension header
 	proto     uint8
 	frag      packet.FragKind
-	extKinds  []gopacket.LayerType // IPv6 extension layers, in order
-	extFailed gopacket.LayerType   // the extension layer gopacket failed on, or 0
+	extFailed gopacket.LayerType // the extension layer gopacket failed on, or 0
 
 	l4       l4Kind
 	l4Failed bool // gopacket failed on the header after the IP chain
@@ -369,7 +370,6 @@ func (g *gview) fill(i int) {
 			g.transport(i)
 			return
 		}
-		g.extKinds = append(g.extKinds, g.layers[i].LayerType())
 	}
 }
 
@@ -1124,8 +1124,8 @@ func setProto(l gopacket.SerializableLayer, proto uint8) {
 	}
 }
 
-func (g *gen) payload(max int) gopacket.Payload {
-	p := make(gopacket.Payload, g.r.IntN(max+1))
+func (g *gen) payload(maxLen int) gopacket.Payload {
+	p := make(gopacket.Payload, g.r.IntN(maxLen+1))
 	for i := range p {
 		p[i] = byte(g.r.IntN(256))
 	}
@@ -1351,11 +1351,11 @@ func (g *gen) quote(v6 bool, src, dst net.IP) []byte {
 		l4 = u
 	}
 	b := serialize(g.tb, hdr, l4, g.payload(64))
-	min := 28
+	n := 28 // IPv4 header and 8 bytes (RFC 792)
 	if v6 {
-		min = 48
+		n = 48
 	}
-	return b[:min+g.r.IntN(len(b)-min+1)]
+	return b[:n+g.r.IntN(len(b)-n+1)]
 }
 
 // innerPacket returns a tunnelled IPv4 or IPv6 packet carrying UDP or an
