@@ -760,11 +760,10 @@ var diffRules = []diffRule{
 			"decodeIPv6Fragment hands the payload of every Fragment header, atomic ones too, to DecodeFragment",
 		explains: func(m mismatch) bool {
 			if strings.HasPrefix(m.field, "quote.") {
-				return m.at.qg != nil && m.at.q.Frag.Kind == packet.FragAtomic && m.at.qg.frag == packet.FragAtomic &&
-					m.at.qg.l4Type == gopacket.LayerTypeFragment
+				return m.at.qg != nil && m.at.qg.frag == packet.FragAtomic && m.at.qg.l4Type == gopacket.LayerTypeFragment
 			}
-			return fieldIn(m, "transport", "proto") && m.at.h.Frag.Kind == packet.FragAtomic &&
-				m.at.g.frag == packet.FragAtomic && m.at.g.l4Type == gopacket.LayerTypeFragment
+			return fieldIn(m, "transport", "proto") && m.at.g.frag == packet.FragAtomic &&
+				m.at.g.l4Type == gopacket.LayerTypeFragment
 		},
 	},
 	{

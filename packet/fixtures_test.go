@@ -79,14 +79,19 @@ func joinPath(p, f string) string {
 
 // show prints enums by name and other integers in decimal and hex.
 func show(v reflect.Value) string {
-	if s, ok := v.Interface().(fmt.Stringer); ok {
-		return fmt.Sprintf("%s (%#x)", s, v.Interface())
-	}
+	var n string
 	switch v.Kind() {
-	case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Int:
-		return fmt.Sprintf("%d (%#x)", v.Interface(), v.Interface())
+	case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n = fmt.Sprintf("%d (%#x)", v.Uint(), v.Uint())
+	case reflect.Int:
+		n = fmt.Sprint(v.Int())
+	default:
+		return fmt.Sprint(v.Interface())
 	}
-	return fmt.Sprint(v.Interface())
+	if s, ok := v.Interface().(fmt.Stringer); ok {
+		return fmt.Sprintf("%s = %s", s, n)
+	}
+	return n
 }
 
 // exts builds an ExtChain.Hdrs array from (kind, offset, length) triples.
@@ -1022,6 +1027,20 @@ func v6hdr(plen int, nh uint8) string {
 	`, plen, nh, plen, nh)
 }
 
+// fxNestedFrag is an atomic Fragment header around a non-first fragment.
+var fxNestedFrag = pt.MustParseHex(v6hdr(24, 44) + `
+	# Fragment header
+	2c 00 // next header 44 (Fragment), reserved
+	00 00 // offset 0, M=0: atomic
+	00 00 00 01 // identification 1
+	# Fragment header
+	11 00 // next header 17 (UDP), reserved
+	00 08 // offset 8, M=0: the last fragment
+	00 00 00 02 // identification 2
+	# fragment data
+	61 62 63 64 65 66 67 68 // 'abcdefgh'
+`)
+
 // malformedTests are truncated or malformed headers of each kind: the
 // Reason Decode gives, the protocol it got as far as, and whether it still
 // decoded the transport header (fields up to the faulty header are valid).
@@ -1342,6 +1361,27 @@ var decodeTests = []struct {
 				N: 1, Count: 1, Seen: extSet(packet.ExtESP)},
 			Proto: packet.ProtoESP, L4Off: 40, L4Len: 24, SPI: 0x1001,
 		},
+	},
+	{
+		// Nested Fragment headers (THC fragmentation6, the capture
+		// ipv6_frag_nested-fragment-header_paramprob.pcap): an atomic
+		// Fragment header is a whole packet (RFC 6946 §4), so what decides
+		// is the Fragment header inside it, a non-first fragment here. The
+		// packet has no transport header and must reach reassembly as one
+		// (K-04), so Frag must describe the inner header, not say "atomic".
+		name: "RFC6946/atomic-then-later-fragment", link: packet.LinkRaw, in: fxNestedFrag,
+		want: packet.Parsed{
+			Link: packet.LinkRaw, EtherType: 0x86dd, IPVersion: 6, Src: fxS6, Dst: fxD6, HopLimit: 64, L3Len: 64,
+			Frag: packet.Frag{Kind: packet.FragLater, ID: 2, Offset: 8, HdrOff: 48},
+			Ext: packet.ExtChain{
+				Hdrs: exts(
+					packet.ExtHeader{Kind: packet.ExtFragment, Off: 40, Len: 8},
+					packet.ExtHeader{Kind: packet.ExtFragment, Off: 48, Len: 8}),
+				N: 2, Count: 2, Len: 16, Seen: extSet(packet.ExtFragment)},
+			Proto: packet.ProtoUDP, Anomalies: packet.AnomalyExtRepeated,
+		},
+		bug: "with nested Fragment headers Frag describes the first (atomic) one, so a non-first fragment " +
+			"without a transport header is reported as FragAtomic, a whole packet",
 	},
 	{
 		// K-01: AH is walked past (length in 4-byte units, RFC 4302 §2.2).
