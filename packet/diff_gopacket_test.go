@@ -767,6 +767,16 @@ var diffRules = []diffRule{
 		},
 	},
 	{
+		name: "nested-fragment-header",
+		why: "behind an atomic Fragment header a second Fragment header makes the packet a real fragment: " +
+			"hare reports the fragment (RFC 6946 §4 processes only true atomic fragments alone; K-04), " +
+			"gopacket stops at the first Fragment header",
+		explains: func(m mismatch) bool {
+			return m.field == "frag" && m.hare != "atomic" && m.gop == "atomic" && m.at.h.Ext.Count > 1 &&
+				m.at.h.Anomalies.Has(packet.AnomalyExtRepeated)
+		},
+	},
+	{
 		name: "icmp4-id-seq-only-for-queries",
 		why: "gopacket reads bytes 4-7 of every ICMP message as Id/Seq; RFC 792 defines identifier and " +
 			"sequence number only for echo, timestamp and information messages (errors carry unused, " +

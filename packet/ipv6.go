@@ -30,7 +30,8 @@ func (p *Parsed) decodeIPv6(off, end int) {
 	p.HopLimit = b[7]
 	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
 	p.Dst = netip.AddrFrom16([16]byte(b[24:40]))
-	if plen == 0 && nh == uint8(ProtoHopByHop) && len(b) > ipv6HdrLen {
+	maybeJumbo := plen == 0 && nh == uint8(ProtoHopByHop) && len(b) > ipv6HdrLen
+	if maybeJumbo {
 		// Possibly a jumbogram (RFC 2675 §3): the real length is in the
 		// Hop-by-Hop Jumbo Payload option, which the walk reads.
 		p.setEnds(off, len(b), end)
@@ -45,9 +46,15 @@ func (p *Parsed) decodeIPv6(off, end int) {
 	w.walk()
 	p.Frag = w.frag
 	p.Anomalies |= w.anom
-	if w.jumbo > 0 {
+	switch {
+	case w.jumbo > maxDatagram && maybeJumbo:
 		p.setEnds(off, ipv6HdrLen+w.jumbo, end)
+	case w.jumbo > 0 && plen != 0, w.jumbo == 0 && maybeJumbo:
+		// RFC 2675 §3: a Jumbo option needs Payload Length 0, and
+		// Payload Length 0 with a Hop-by-Hop header needs the option.
+		p.setReason(ReasonBadJumbo)
 	}
+	p.SPI = w.spi
 	if w.reason != ReasonNone {
 		p.setReason(w.reason)
 	}
@@ -103,8 +110,9 @@ type chainWalk struct {
 	seen   ExtSet
 	anom   Anomaly
 	reason Reason
-	jumbo  int
-	upper  bool // the walk reached the upper-layer header at pos
+	jumbo  int    // Jumbo Payload Length, when the option is present
+	spi    uint32 // SPI of the first AH
+	upper  bool   // the walk reached the upper-layer header at pos
 
 	rank     int                    // RFC 8200 §4.1 position of the last header
 	perRank  [rankDOFinal + 1]uint8 // headers seen at each position
@@ -154,6 +162,9 @@ func (w *chainWalk) walk() {
 			}
 		case ExtAH:
 			w.order(rankAH)
+			if hdrLen >= 8 && w.spi == 0 {
+				w.spi = be32(w.b[w.pos+4:]) // RFC 4302 §2.4
+			}
 			if w.strict && hdrLen < ahMinLen {
 				w.anom |= AnomalyAHShort
 			}
@@ -312,6 +323,9 @@ func (w *chainWalk) options(hbh bool, hdrLen int) {
 		switch {
 		case t == optJumbo && hbh && len(data) == 4:
 			w.jumbo = int(be32(data))
+			if w.jumbo <= maxDatagram {
+				w.fail(ReasonBadJumbo) // RFC 2675 §3: only for payloads over 65535
+			}
 		case t == optHomeAddress && !hbh:
 			w.anom |= AnomalyHomeAddress
 		}
@@ -364,7 +378,10 @@ func (w *chainWalk) fragment() bool {
 	default:
 		f.Kind = FragAtomic // RFC 6946 §4
 	}
-	if w.frag.Kind == NotFragment {
+	// A second Fragment header is an anomaly (repeated), but if the first
+	// was atomic and this one is a real fragment, the packet is that
+	// fragment: treating it as whole would let a fragment through unreassembled.
+	if w.frag.Kind == NotFragment || w.frag.Kind == FragAtomic {
 		w.frag = f
 	}
 	if w.strict {

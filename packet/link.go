@@ -43,8 +43,10 @@ func (p *Parsed) decodeLink() {
 	case LinkRaw, LinkRawBSD, LinkRawOBSD:
 		p.decodeIP(0, len(b))
 	case LinkIPv4:
+		p.EtherType = EtherTypeIPv4
 		p.decodeIPv4(0, len(b))
 	case LinkIPv6:
+		p.EtherType = EtherTypeIPv6
 		p.decodeIPv6(0, len(b))
 	case LinkNull, LinkLoop:
 		if len(b) < 4 {

@@ -34,8 +34,11 @@ type Parsed struct {
 	capEnd, dgramEnd int
 
 	// Link layer.
-	Link      LinkType // link type the frame was decoded as
-	EtherType uint16   // protocol after the link header and any VLAN tags (0x0800, 0x86DD…); 0 when the link type carries no EtherType
+	Link LinkType // link type the frame was decoded as
+	// EtherType is the protocol after the link header and any VLAN tags
+	// (0x0800, 0x86DD, 0x0806…); for link types that carry a bare IP
+	// datagram (raw, loopback, NFLOG) it is the EtherType of its IP version.
+	EtherType uint16
 	VLAN      [2]uint16
 	NumVLAN   uint8 // VLAN tags seen; only the first two (outer first) are kept in VLAN
 	L3Off     int   // offset of the IP header in the frame
@@ -59,8 +62,11 @@ type Parsed struct {
 	// Transport layer. Proto is the upper-layer protocol: the IPv4 protocol
 	// field or, for IPv6, the first Next Header value the extension-header
 	// walk does not skip (see ExtChain). L4Off is the offset of its header in
-	// the frame, 0 when there is none to decode (a non-first fragment, a
-	// truncated or malformed header, No Next Header).
+	// the frame, 0 when there is none to decode (a non-first fragment, No
+	// Next Header, or a header too short for its fixed fields). A header
+	// whose fixed fields are there but whose length fields are wrong (a bad
+	// TCP data offset, a bad UDP length) keeps L4Off, and Reason says what
+	// is wrong.
 	Proto            IPProto
 	L4Off            int
 	L4Len            int // bytes of the upper-layer header and payload inside the datagram and the capture

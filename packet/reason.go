@@ -26,6 +26,7 @@ const (
 	ReasonFragIncomplete // a first fragment without the whole header chain and the transport header (RFC 7112 §5; Linux ipv6frag_thdr_truncated)
 	ReasonFragBadLength  // a fragment with M=1 whose length is not a multiple of 8 (RFC 8200 §4.5)
 	ReasonFragTooBig     // fragment offset plus length exceeds 65535 (RFC 8200 §4.5)
+	ReasonBadJumbo       // Jumbo Payload option and Payload Length disagree, or the jumbo length is below 65536 (RFC 2675 §3)
 	ReasonAHBadLength    // an AH whose Payload Len gives fewer than 12 bytes (RFC 4302 §2.2)
 
 	// Transport.
@@ -74,6 +75,7 @@ var reasonText = [numReasons]string{
 	ReasonFragIncomplete:     "first fragment without the whole header chain",
 	ReasonFragBadLength:      "non-last fragment length not a multiple of 8",
 	ReasonFragTooBig:         "fragment ends past 65535",
+	ReasonBadJumbo:           "bad jumbo payload length",
 	ReasonTCPTruncated:       "TCP header truncated",
 	ReasonTCPBadDataOffset:   "bad TCP data offset",
 	ReasonTCPBadOption:       "malformed TCP option",
