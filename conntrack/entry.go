@@ -28,15 +28,8 @@ type Counters struct {
 
 // protoState is the private state of the trackers other than TCP.
 type protoState struct {
-	streamTS int64 // UDP: after this instant a replied flow becomes a stream (Linux udp stream_ts)
-	sctp     sctpState
-}
-
-// sctpState is the SCTP tracker's state (struct ip_ct_sctp); the SCTP
-// state machine is not written yet, so SCTP is tracked as a generic
-// protocol for now.
-type sctpState struct {
-	state uint8
+	streamTS int64     // UDP: after this instant a replied flow becomes a stream (Linux udp stream_ts)
+	sctp     sctpState // defined in sctp.go
 }
 
 // tcpDir is what the window tracker knows of one direction: struct

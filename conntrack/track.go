@@ -94,6 +94,11 @@ func (t *Table) Track(p *packet.Parsed, zone uint16, now int64, res *Result) {
 			t.invalid(res, zone, r)
 			return
 		}
+	case packet.ProtoSCTP:
+		if r := sctpError(p, csumBad, s); r != ReasonNone {
+			t.invalid(res, zone, r)
+			return
+		}
 	}
 	var k Tuple
 	if !k.fromPacket(p, zone) {
@@ -206,6 +211,8 @@ func (t *Table) newEntry(p *packet.Parsed, k *Tuple, s *Settings, now int64, res
 		r = tcpNew(e, p, s)
 	case packet.ProtoICMP, packet.ProtoICMPv6:
 		r = icmpNew(k)
+	case packet.ProtoSCTP:
+		r = sctpNew(e, p, s)
 	case packet.ProtoUDP, packet.ProtoUDPLite:
 		e.proto.streamTS = now + udpStreamDelay
 	}
@@ -303,6 +310,8 @@ func (t *Table) handle(e *entry, p *packet.Parsed, dir Dir, s *Settings, now int
 	case packet.ProtoGRE:
 		v, to, ev := grePacket(e, s)
 		return v, to, ev, ReasonNone
+	case packet.ProtoSCTP:
+		return sctpPacket(e, p, dir, s)
 	}
 	return vAccept, s.timeout(setGeneric), 0, ReasonNone
 }

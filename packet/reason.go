@@ -55,6 +55,7 @@ const (
 	ReasonBadICMPChecksum
 	ReasonBadICMPv6Checksum
 	ReasonUDPZeroChecksum6 // UDP over IPv6 with checksum 0 (RFC 8200 §8.1)
+	ReasonBadSCTPChecksum  // SCTP CRC32c mismatch (RFC 9260 §6.8)
 
 	numReasons
 )
@@ -99,6 +100,7 @@ var reasonText = [numReasons]string{
 	ReasonBadICMPChecksum:    "bad ICMP checksum",
 	ReasonBadICMPv6Checksum:  "bad ICMPv6 checksum",
 	ReasonUDPZeroChecksum6:   "UDP over IPv6 with zero checksum",
+	ReasonBadSCTPChecksum:    "bad SCTP checksum",
 }
 
 // String returns a short human explanation of the reason.
@@ -110,7 +112,7 @@ func (r Reason) String() string {
 }
 
 // IsChecksum reports whether r is a checksum failure.
-func (r Reason) IsChecksum() bool { return r >= ReasonBadIPv4Checksum && r <= ReasonUDPZeroChecksum6 }
+func (r Reason) IsChecksum() bool { return r >= ReasonBadIPv4Checksum && r <= ReasonBadSCTPChecksum }
 
 // NumReasons is the number of Reason values, for arrays of counters indexed
 // by Reason.
