@@ -1259,3 +1259,85 @@ func compareRefEntry(e *entry, want *refEntry) []string {
 	}
 	return diffs
 }
+
+// ---------------------------------------------------------------------------
+// Cost.
+
+// tcpDataAndAck returns an established connection, a client data segment
+// (seq 1001, 1000 bytes) and the server's ACK of it (ack 2001). The callers
+// move them on by 1000 after each use.
+func tcpDataAndAck(tb testing.TB) (c *tcpConn, data, ack *packet.Parsed) {
+	c = established(tb, nil)
+	data = seg(fPSHACK, 1001, 5001, 64000).payload(1000).parsed()
+	ack = seg(fACK, 5001, 2001, 64000).parsed()
+	return c, data, ack
+}
+
+// TestTCPNoAllocs checks that the per-packet functions do not allocate
+// (STYLE B2.1).
+func TestTCPNoAllocs(t *testing.T) {
+	c, data, ack := tcpDataAndAck(t)
+	s := c.s
+	t.Run("tcpError", func(t *testing.T) {
+		if n := testing.AllocsPerRun(1000, func() { tcpError(data, false, s) }); n != 0 {
+			t.Errorf("%v allocations", n)
+		}
+	})
+	t.Run("tcpNew", func(t *testing.T) {
+		var e entry
+		syn := seg(fSYN, 1, 0, 100).ws(7).sackOK().parsed()
+		if n := testing.AllocsPerRun(1000, func() { tcpNew(&e, syn, s) }); n != 0 {
+			t.Errorf("%v allocations", n)
+		}
+	})
+	t.Run("tcpPacket", func(t *testing.T) {
+		i := 0
+		n := testing.AllocsPerRun(1000, func() {
+			p, d := data, DirOriginal
+			if i&1 == 1 {
+				p, d = ack, DirReply
+			}
+			if v, _, _, _ := tcpPacket(&c.e, p, d, s); v != vAccept {
+				t.Fatalf("segment %d: %s", i, verdictName(v))
+			}
+			if i&1 == 0 {
+				data.TCP.Seq += 1000
+			} else {
+				ack.TCP.Ack += 1000
+			}
+			i++
+		})
+		if n != 0 {
+			t.Errorf("%v allocations", n)
+		}
+	})
+}
+
+// tcpSink keeps the benchmark's results alive.
+var tcpSink verdict
+
+// BenchmarkTCPPacket measures tcpPacket alone on an established connection:
+// 1000-byte data segments from the client alternating with the server's
+// ACKs, each moving the window on.
+func BenchmarkTCPPacket(b *testing.B) {
+	c, data, ack := tcpDataAndAck(b)
+	s := c.s
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		p, d := data, DirOriginal
+		if i&1 == 1 {
+			p, d = ack, DirReply
+		}
+		tcpSink, _, _, _ = tcpPacket(&c.e, p, d, s)
+		if i&1 == 0 {
+			data.TCP.Seq += 1000
+		} else {
+			ack.TCP.Ack += 1000
+		}
+	}
+	b.StopTimer()
+	if tcpSink != vAccept {
+		b.Fatalf("last segment: %s", verdictName(tcpSink))
+	}
+}
