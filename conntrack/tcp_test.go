@@ -752,6 +752,27 @@ func TestTCPTimeoutRules(t *testing.T) {
 	})
 }
 
+// TestTCPStateTimeouts checks the timeout of every state against LT-01..11
+// (Linux tcp_timeouts), with Linux's defaults and with the RFC profile;
+// SYN_SENT2 has no sysctl and stays at 2 minutes.
+func TestTCPStateTimeouts(t *testing.T) {
+	want := map[TCPState][2]int64{ // Linux defaults, RFC profile, in s
+		TCPSynSent: {120, 240}, TCPSynRecv: {60, 240}, TCPEstablished: {432000, 432000}, TCPFinWait: {120, 240},
+		TCPCloseWait: {60, 240}, TCPLastAck: {30, 240}, TCPTimeWait: {120, 240}, TCPClose: {10, 240},
+		TCPSynSent2: {120, 120}, tcpRetrans: {300, 300}, tcpUnack: {300, 300},
+	}
+	for st, w := range want {
+		for i, s := range []*Settings{DefaultSettings(), RFCSettings()} {
+			if got := tcpTimeout(s, st); got != w[i]*tsec {
+				t.Errorf("profile %d, %v: %v, want %d s", i, st, time.Duration(got), w[i])
+			}
+		}
+	}
+	if got := tcpTimeout(DefaultSettings(), TCPNone); got != 0 {
+		t.Errorf("NONE: %v", got)
+	}
+}
+
 // TestTCPIgnoredSYNResync (TW-08): a SYN the entry does not expect (here in
 // ESTABLISHED, after the endpoints restarted) is let through and noted; the
 // SYN/ACK that acknowledges it resynchronises the entry to SYN_RECV with the

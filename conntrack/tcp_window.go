@@ -104,7 +104,7 @@ func tcpSACK(p *packet.Parsed, sack *uint32) {
 // tcpInitSender sets up the sender's side from a SYN/ACK answering a SYN, a
 // SYN from the reply direction (simultaneous open), or a SYN that reopens a
 // half-open direction (TW-05). Window scaling counts only when both sides
-// sent the option (RFC 7323 §1.3, TW-01): once the reply direction has spoken
+// sent the option (RFC 7323 §2.2, TW-01): once the reply direction has spoken
 // without it, neither side's shift is used. Linux tcp_init_sender.
 func tcpInitSender(sender, receiver *tcpDir, p *packet.Parsed, end, win uint32, dir Dir) {
 	sender.end, sender.maxEnd = end, end
@@ -185,7 +185,7 @@ func tcpInWindow(e *entry, p *packet.Parsed, dir Dir, idx tcpIndex, s *Settings)
 		}
 	case syn && seqAfter(end, sender.end) && (t.state == TCPSynSent || t.state == TCPSynRecv):
 		// TW-05: a new SYN (or SYN/ACK) with a higher sequence number
-		// restarts this direction (RFC 9293 §3.4.1: a reinitialised TCP
+		// restarts this direction (RFC 9293 §3.4.3: a reinitialised TCP
 		// need only use larger sequence numbers).
 		tcpInitSender(sender, receiver, p, end, win, dir)
 		if dir == DirReply && !hasAck {
