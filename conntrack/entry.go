@@ -10,7 +10,6 @@ type entry struct {
 	status   Status
 	mark     uint32
 	start    int64 // ns, table clock (first packet)
-	stop     int64 // ns, when destroyed
 	deadline int64 // ns, table clock: the entry expires at this instant
 	counters [2]Counters
 	labels   [2]uint64
@@ -26,10 +25,10 @@ type Counters struct {
 	Packets, Bytes uint64
 }
 
-// protoState is the private state of the trackers other than TCP.
+// protoState is the private state of the trackers other than TCP. (UDP's
+// stream_ts is not stored: it is always start + udpStreamDelay.)
 type protoState struct {
-	streamTS int64     // UDP: after this instant a replied flow becomes a stream (Linux udp stream_ts)
-	sctp     sctpState // defined in sctp.go
+	sctp sctpState // defined in sctp.go
 }
 
 // tcpDir is what the window tracker knows of one direction: struct
@@ -38,6 +37,7 @@ type tcpDir struct {
 	end    uint32 // td_end: highest seq+len sent
 	maxEnd uint32 // td_maxend: highest ack+window seen from the peer
 	maxWin uint32 // td_maxwin: largest window seen (scaled)
+	maxAck uint32 // td_maxack: highest ack sent, valid with tcpFlagMaxAckSet
 	scale  uint8  // td_scale: window-scale shift
 	flags  uint8  // tcpFlag* bits
 }

@@ -37,13 +37,13 @@ func (t *Table) makeRoom(k *Tuple, s *Settings, now int64, res *Result) bool {
 // evictOne destroys one expired or unassured entry of sh, which must be
 // locked, looking at no more than earlyDropScan slots.
 func (t *Table) evictOne(sh *shard, now int64, res *Result) bool {
-	n := len(sh.entries)
+	n := int(sh.nslots)
 	for j := 0; j < min(n, earlyDropScan); j++ {
 		i := (sh.cursor + j) % n
-		if !sh.used[i] {
+		if !sh.live(uint32(i)) {
 			continue
 		}
-		e := &sh.entries[i]
+		e := sh.at(uint32(i))
 		switch {
 		case e.deadline <= now:
 			t.destroy(sh, uint32(i), e.deadline, res)
@@ -73,12 +73,12 @@ func (t *Table) Reap(now int64, budget int) int {
 		si := int(t.reapNext.Add(1)-1) % len(t.shards)
 		sh := &t.shards[si]
 		sh.mu.Lock()
-		n := len(sh.entries)
+		n := int(sh.nslots)
 		steps := min(budget, n)
 		for j := 0; j < steps; j++ {
-			i := (sh.cursor + j) % n
-			if sh.used[i] && sh.entries[i].deadline <= now {
-				t.destroy(sh, uint32(i), sh.entries[i].deadline, &res)
+			i := uint32((sh.cursor + j) % n)
+			if sh.live(i) && sh.at(i).deadline <= now {
+				t.destroy(sh, i, sh.at(i).deadline, &res)
 				sh.stats.Expired++
 				removed++
 				if res.nev == len(res.events) {
@@ -103,7 +103,11 @@ func (t *Table) Reap(now int64, budget int) int {
 func (t *Table) Expire(now int64) int {
 	n := 0
 	for range t.shards {
-		n += t.Reap(now, len(t.shards[int(t.reapNext.Load())%len(t.shards)].entries)+1)
+		sh := &t.shards[int(t.reapNext.Load())%len(t.shards)]
+		sh.mu.Lock()
+		budget := int(sh.nslots) + 1
+		sh.mu.Unlock()
+		n += t.Reap(now, budget)
 	}
 	return n
 }
@@ -114,7 +118,7 @@ func (t *Table) Delete(k Tuple, now int64) bool {
 	var res Result
 	sh := t.shardOf(&k)
 	sh.mu.Lock()
-	i, ok := sh.index[k]
+	i, _, ok := t.lookup(sh, &k)
 	if ok {
 		t.destroy(sh, i, now, &res)
 	}
@@ -130,9 +134,9 @@ func (t *Table) Flush(now int64) int {
 	for si := range t.shards {
 		sh := &t.shards[si]
 		sh.mu.Lock()
-		for i := range sh.entries {
-			if sh.used[i] {
-				t.destroy(sh, uint32(i), now, &res)
+		for i := range sh.nslots {
+			if sh.live(i) {
+				t.destroy(sh, i, now, &res)
 				n++
 				if res.nev == len(res.events) {
 					sh.mu.Unlock()

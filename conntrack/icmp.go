@@ -122,17 +122,16 @@ func (t *Table) related(p *packet.Parsed, zone uint16, now int64, res *Result) {
 	sh := t.shardOf(&k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	i, found := sh.index[k]
-	if !found || sh.entries[i].deadline <= now {
+	i, dir, found := t.lookup(sh, &k)
+	if !found || sh.at(i).deadline <= now {
 		sh.stats.Error++
 		sh.stats.Invalid++
 		res.State, res.Reason = StateInvalid, ReasonICMPNoMatch
 		return
 	}
-	e := &sh.entries[i]
-	dir := DirOriginal
-	if e.tuple[DirOriginal] != k {
-		dir = DirReply
+	e := sh.at(i)
+	if e.tuple[DirOriginal] == k {
+		dir = DirOriginal
 	}
 	var outer [16]byte
 	if p.IPVersion == 4 {

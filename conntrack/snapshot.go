@@ -12,7 +12,7 @@ type Entry struct {
 	Labels   [2]uint64
 	Counters [2]Counters // indexed by Dir
 	Start    int64       // ns, table clock
-	Stop     int64       // ns, table clock; 0 while alive
+	Stop     int64       // ns, table clock: when it was destroyed (DESTROY events); 0 while alive
 	Deadline int64       // ns, table clock: when the entry expires
 	Timeout  int64       // ns: the timeout last set (the time left is Deadline - now)
 
@@ -39,7 +39,6 @@ func (e *entry) snapshot(out *Entry) {
 		Labels:    e.labels,
 		Counters:  e.counters,
 		Start:     e.start,
-		Stop:      e.stop,
 		Deadline:  e.deadline,
 		Timeout:   e.timeout,
 		TCPState:  e.tcp.state,
@@ -106,10 +105,10 @@ func (t *Table) Get(r Ref, out *Entry) bool {
 	s := &t.shards[r.shard]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if int(r.slot) >= len(s.entries) || !s.used[r.slot] || s.entries[r.slot].gen != r.gen {
+	if r.slot >= s.nslots || !s.live(r.slot) || s.at(r.slot).gen != r.gen {
 		return false
 	}
-	s.entries[r.slot].snapshot(out)
+	s.at(r.slot).snapshot(out)
 	return true
 }
 
@@ -118,16 +117,16 @@ func (t *Table) Lookup(k Tuple, out *Entry) (Dir, bool) {
 	s := t.shardOf(&k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.index[k]
+	i, dir, ok := t.lookup(s, &k)
 	if !ok {
 		return 0, false
 	}
-	e := &s.entries[i]
+	e := s.at(i)
 	e.snapshot(out)
-	if e.tuple[DirReply] == k && e.tuple[DirOriginal] != k {
-		return DirReply, true
+	if e.tuple[DirOriginal] == k {
+		dir = DirOriginal
 	}
-	return DirOriginal, true
+	return dir, true
 }
 
 // Range calls f with a copy of every entry until f returns false. Entries
@@ -139,10 +138,10 @@ func (t *Table) Range(f func(*Entry) bool) {
 		s := &t.shards[i]
 		buf = buf[:0]
 		s.mu.Lock()
-		for j := range s.entries {
-			if s.used[j] {
+		for j := range s.nslots {
+			if s.live(j) {
 				var e Entry
-				s.entries[j].snapshot(&e)
+				s.at(j).snapshot(&e)
 				buf = append(buf, e)
 			}
 		}

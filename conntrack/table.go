@@ -39,16 +39,38 @@ type Table struct {
 
 // shard is one lock's worth of the table.
 type shard struct {
-	mu      sync.Mutex
-	index   map[Tuple]uint32 // guarded by mu: both tuples of every entry → slot
-	entries []entry          // guarded by mu
-	used    []bool           // guarded by mu: slot holds a live entry
-	free    []uint32         // guarded by mu: unused slots
-	cursor  int              // guarded by mu: where Reap and early drop resume
-	stats   Stats            // guarded by mu
-	num     uint32           // position in Table.shards
-	_       [64]byte         // keep shards' hot fields on separate cache lines
+	mu     sync.Mutex
+	idx    index    // guarded by mu: both tuples of every entry → slot
+	pages  []*page  // guarded by mu: entries, pageSize to a page
+	nslots uint32   // guarded by mu: slots handed out so far (free ones included)
+	free   []uint32 // guarded by mu: released slots
+	cursor int      // guarded by mu: where Reap and early drop resume
+	stats  Stats    // guarded by mu
+	num    uint32   // position in Table.shards
+	_      [64]byte // keep shards' hot fields on separate cache lines
 }
+
+// Entries live in fixed pages rather than one growing slice: growing never
+// copies the entries already there (a slice doubling would copy them all,
+// and briefly need twice the memory), and no more than one page is ever
+// allocated and unused. A page holds no pointers, so the garbage collector
+// sees only the page pointers.
+const (
+	pageShift = 10
+	pageSize  = 1 << pageShift
+	pageMask  = pageSize - 1
+)
+
+type page struct {
+	e    [pageSize]entry
+	used [pageSize]bool
+}
+
+// at returns the entry in slot i.
+func (s *shard) at(i uint32) *entry { return &s.pages[i>>pageShift].e[i&pageMask] }
+
+// live reports whether slot i holds an entry.
+func (s *shard) live(i uint32) bool { return s.pages[i>>pageShift].used[i&pageMask] }
 
 // NewTable returns an empty table with the given settings (nil means
 // DefaultSettings) and event bus (nil means no events).
@@ -61,7 +83,6 @@ func NewTable(s *Settings, ev *Events) *Table {
 	t := &Table{shards: make([]shard, n), mask: uint64(n - 1), events: ev}
 	t.seed = new(maphash.Hash).Sum64() // a random per-table seed
 	for i := range t.shards {
-		t.shards[i].index = make(map[Tuple]uint32)
 		t.shards[i].num = uint32(i)
 	}
 	t.settings.Store(s)
@@ -109,27 +130,43 @@ func mix(x uint64) uint64 {
 	return x
 }
 
-// alloc returns a free slot of s, growing the arrays when none is left.
+// alloc returns a free slot of s, adding a page when none is left.
 func (s *shard) alloc() uint32 {
 	if n := len(s.free); n > 0 {
 		i := s.free[n-1]
 		s.free = s.free[:n-1]
 		return i
 	}
-	s.entries = append(s.entries, entry{})
-	s.used = append(s.used, false)
-	return uint32(len(s.entries) - 1)
+	if s.nslots == uint32(len(s.pages))*pageSize {
+		s.pages = append(s.pages, new(page))
+	}
+	s.nslots++
+	return s.nslots - 1
+}
+
+// insert makes slot i, holding entry e, live and indexes both its tuples.
+func (t *Table) insert(s *shard, i uint32, e *entry) {
+	gen := s.at(i).gen
+	*s.at(i) = *e
+	s.at(i).gen = gen
+	s.pages[i>>pageShift].used[i&pageMask] = true
+	s.add(tupleHash(&e.tuple[DirOriginal], t.seed), i, DirOriginal)
+	s.add(tupleHash(&e.tuple[DirReply], t.seed), i, DirReply)
 }
 
 // release frees slot i of s, dropping its index keys.
-func (s *shard) release(i uint32) {
-	e := &s.entries[i]
-	delete(s.index, e.tuple[DirOriginal])
-	delete(s.index, e.tuple[DirReply])
-	gen := e.gen + 1
-	*e = entry{gen: gen}
-	s.used[i] = false
+func (t *Table) release(s *shard, i uint32) {
+	e := s.at(i)
+	s.remove(tupleHash(&e.tuple[DirOriginal], t.seed), i, DirOriginal)
+	s.remove(tupleHash(&e.tuple[DirReply], t.seed), i, DirReply)
+	*e = entry{gen: e.gen + 1}
+	s.pages[i>>pageShift].used[i&pageMask] = false
 	s.free = append(s.free, i)
+}
+
+// lookup finds tuple k in s.
+func (t *Table) lookup(s *shard, k *Tuple) (uint32, Dir, bool) {
+	return s.find(k, tupleHash(k, t.seed))
 }
 
 // Ref refers to an entry: its shard, slot and the slot's generation, so a
@@ -146,5 +183,5 @@ type Ref struct {
 func (r Ref) IsValid() bool { return r.valid }
 
 func ref(s *shard, i uint32) Ref {
-	return Ref{shard: s.num, slot: i, gen: s.entries[i].gen, valid: true}
+	return Ref{shard: s.num, slot: i, gen: s.at(i).gen, valid: true}
 }

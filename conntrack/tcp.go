@@ -143,21 +143,10 @@ func tcpTimeout(s *Settings, st TCPState) int64 {
 
 // tcpMaxAck returns td_maxack of direction d: the highest ack that
 // direction sent, valid once its tcpFlagMaxAckSet is set.
-//
-// TODO(tcp): tcpDir has no maxAck field yet. Until entry.go grows one, both
-// directions' values are packed into protoState.streamTS, which only UDP
-// entries use (original in the low 32 bits, reply in the high ones). Only
-// tcpMaxAck and setTCPMaxAck know this.
-func (e *entry) tcpMaxAck(d Dir) uint32 {
-	return uint32(uint64(e.proto.streamTS) >> (32 * uint(d&1)))
-}
+func (e *entry) tcpMaxAck(d Dir) uint32 { return e.tcp.seen[d&1].maxAck }
 
 // setTCPMaxAck sets td_maxack of direction d.
-func (e *entry) setTCPMaxAck(d Dir, v uint32) {
-	shift := 32 * uint(d&1)
-	u := uint64(e.proto.streamTS)&^(0xffffffff<<shift) | uint64(v)<<shift
-	e.proto.streamTS = int64(u)
-}
+func (e *entry) setTCPMaxAck(d Dir, v uint32) { e.tcp.seen[d&1].maxAck = v }
 
 // tcpError mirrors Linux tcp_error: the checks made before lookup. It
 // returns ReasonNone for a segment the tracker may look at, otherwise
@@ -199,7 +188,6 @@ func tcpNew(e *entry, p *packet.Parsed, s *Settings) Reason {
 		return ReasonTCPInvalidNew
 	}
 	e.tcp = tcpState{}
-	e.proto.streamTS = 0 // both td_maxack
 	d := &e.tcp.seen[DirOriginal]
 	d.end = tcpSegEnd(p)
 	d.maxWin = max(uint32(p.TCP.Window), 1)

@@ -796,9 +796,13 @@ func TestTCPIgnoredSYNResync(t *testing.T) {
 	if res.ev != EventProtoInfo {
 		t.Fatalf("resync events %#x", res.ev)
 	}
+	// The resync re-initialises the original side from the noted SYN but,
+	// like Linux, leaves its td_maxack (5001, from before) alone: its
+	// MAXACK_SET flag is gone, so the value is dead. The reply side was
+	// zeroed and then acked 777001.
 	want := [2]tcpDir{
-		{end: 777001, maxEnd: 777001 + 28960, maxWin: 29200, scale: 7, flags: tcpFlagWindowScale | tcpFlagSACKPerm},
-		{end: 31001, maxEnd: 31001, maxWin: 28960, scale: 6, flags: tcpFlagWindowScale | tcpFlagSACKPerm | tcpFlagMaxAckSet},
+		{end: 777001, maxEnd: 777001 + 28960, maxWin: 29200, maxAck: 5001, scale: 7, flags: tcpFlagWindowScale | tcpFlagSACKPerm},
+		{end: 31001, maxEnd: 31001, maxWin: 28960, maxAck: 777001, scale: 6, flags: tcpFlagWindowScale | tcpFlagSACKPerm | tcpFlagMaxAckSet},
 	}
 	if c.e.tcp.seen != want {
 		t.Fatalf("after resync:\n got %+v\nwant %+v", c.e.tcp.seen, want)

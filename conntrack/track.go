@@ -131,9 +131,9 @@ func (t *Table) invalid(res *Result, zone uint16, r Reason) {
 func (t *Table) resolve(p *packet.Parsed, k *Tuple, s *Settings, now int64, res *Result, restarted bool) {
 	sh := t.shardOf(k)
 	sh.mu.Lock()
-	i, found := sh.index[*k]
-	if found && sh.entries[i].deadline <= now {
-		t.destroy(sh, i, sh.entries[i].deadline, res)
+	i, dir, found := t.lookup(sh, k)
+	if found && sh.at(i).deadline <= now {
+		t.destroy(sh, i, sh.at(i).deadline, res)
 		sh.stats.Expired++
 		found = false
 	}
@@ -142,10 +142,9 @@ func (t *Table) resolve(p *packet.Parsed, k *Tuple, s *Settings, now int64, res 
 		t.newEntry(p, k, s, now, res)
 		return
 	}
-	e := &sh.entries[i]
-	dir := DirOriginal
-	if e.tuple[DirOriginal] != *k {
-		dir = DirReply
+	e := sh.at(i)
+	if e.tuple[DirOriginal] == *k {
+		dir = DirOriginal // a tuple equal to its own inverse is original, as in Linux
 	}
 	sh.stats.Found++
 	res.Dir, res.Ref, res.ID = dir, ref(sh, i), e.id
@@ -213,8 +212,6 @@ func (t *Table) newEntry(p *packet.Parsed, k *Tuple, s *Settings, now int64, res
 		r = icmpNew(k)
 	case packet.ProtoSCTP:
 		r = sctpNew(e, p, s)
-	case packet.ProtoUDP, packet.ProtoUDPLite:
-		e.proto.streamTS = now + udpStreamDelay
 	}
 	if r != ReasonNone {
 		t.invalid(res, k.Zone, r)
@@ -249,30 +246,26 @@ func (t *Table) Confirm(res *Result, now int64) {
 	sh := t.shardOf(&e.tuple[DirOriginal])
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if j, ok := sh.index[e.tuple[DirOriginal]]; ok {
+	if j, _, ok := t.lookup(sh, &e.tuple[DirOriginal]); ok {
 		// Another worker confirmed the same connection first (Linux
 		// nf_ct_resolve_clash): this packet joins that entry.
 		sh.stats.InsertFailed++
-		res.Ref, res.ID = ref(sh, j), sh.entries[j].id
+		res.Ref, res.ID = ref(sh, j), sh.at(j).id
 		return
 	}
-	if _, ok := sh.index[e.tuple[DirReply]]; ok {
+	if _, _, ok := t.lookup(sh, &e.tuple[DirReply]); ok {
 		sh.stats.InsertFailed++
 		res.State, res.Reason, res.Drop = StateInvalid, ReasonTableFull, true
 		return
 	}
 	i := sh.alloc()
-	e.gen = sh.entries[i].gen
 	e.id = t.nextID.Add(1)
 	e.status |= StatusConfirmed
-	sh.entries[i] = *e
-	sh.used[i] = true
-	sh.index[e.tuple[DirOriginal]] = i
-	sh.index[e.tuple[DirReply]] = i
+	t.insert(sh, i, e)
 	t.count.Add(1)
 	sh.stats.Insert++
 	res.Ref, res.ID = ref(sh, i), e.id
-	t.event(res, EventTypeNew, EventNew|res.pendingMask, &sh.entries[i], now)
+	t.event(res, EventTypeNew, EventNew|res.pendingMask, sh.at(i), now)
 }
 
 // account counts the packet and sets the timeout after an accepted packet
@@ -319,11 +312,10 @@ func (t *Table) handle(e *entry, p *packet.Parsed, dir Dir, s *Settings, now int
 // destroy removes entry i of sh, which must be locked, and queues its
 // DESTROY event; stop is the time it ended.
 func (t *Table) destroy(sh *shard, i uint32, stop int64, res *Result) {
-	e := &sh.entries[i]
-	e.stop = stop
+	e := sh.at(i)
 	e.status |= StatusDying
 	t.event(res, EventTypeDestroy, EventDestroy, e, stop)
-	sh.release(i)
+	t.release(sh, i)
 	t.count.Add(-1)
 }
 
@@ -335,6 +327,9 @@ func (t *Table) event(res *Result, typ EventType, mask EventMask, e *entry, now 
 	ev := &res.events[res.nev]
 	ev.Type, ev.Mask, ev.Time = typ, mask, now
 	e.snapshot(&ev.Entry)
+	if typ == EventTypeDestroy {
+		ev.Entry.Stop = now
+	}
 	res.nev++
 }
 

@@ -33,7 +33,7 @@ func udpPacket(e *entry, s *Settings, now int64) (verdict, int64, EventMask) {
 	if e.status&StatusSeenReply == 0 {
 		return vAccept, s.timeout(setUDP), 0
 	}
-	if now <= e.proto.streamTS {
+	if now <= e.start+udpStreamDelay {
 		return vAccept, s.timeout(setUDP), 0
 	}
 	var ev EventMask
