@@ -179,8 +179,8 @@ func TestTCP_TW_05_SYNReinit(t *testing.T) {
 	c := newTCPConn(t, nil)
 	c.must(DirOriginal, seg(fSYN, 1000, 0, 64000), vAccept, TCPSynSent)
 	c.must(DirOriginal, seg(fSYN, 50000, 0, 29200).ws(7).sackOK(), vAccept, TCPSynSent)
-	want := tcpDir{end: 50001, maxEnd: 50001, maxWin: 29200, scale: 7, flags: tcpFlagWindowScale | tcpFlagSACKPerm}
-	if got := c.e.tcp.seen[DirOriginal]; got != want {
+	want := dirWin{end: 50001, maxEnd: 50001, maxWin: 29200, scale: 7, flags: tcpFlagWindowScale | tcpFlagSACKPerm}
+	if got := winOf(c.e.tcp.seen[DirOriginal]); got != want {
 		t.Fatalf("after a higher SYN: %+v, want %+v", got, want)
 	}
 	c.must(DirOriginal, seg(fSYN, 400, 0, 1000), vAccept, TCPSynSent)
