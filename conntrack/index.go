@@ -104,11 +104,3 @@ func (s *shard) grow() {
 		x.words[i] = w
 	}
 }
-
-// tupleHash is a seeded hash of the whole tuple (directional, unlike the
-// shard hash).
-func tupleHash(k *Tuple, seed uint64) uint64 {
-	h := endpointHash(&k.Src, k.SrcPort, seed)
-	h = h*31 + endpointHash(&k.Dst, k.DstPort, seed^0x9E3779B97F4A7C15)
-	return mix(h ^ uint64(k.Proto)<<8 ^ uint64(k.Family) ^ uint64(k.Zone)<<16)
-}

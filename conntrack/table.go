@@ -99,25 +99,38 @@ func (t *Table) Settings() *Settings { return t.settings.Load() }
 // Len returns the number of entries (nf_conntrack_count).
 func (t *Table) Len() int { return int(t.count.Load()) }
 
-// shardOf returns the shard of a tuple. The hash adds the two endpoints'
-// hashes, so it is the same for a tuple and its inverse.
-func (t *Table) shardOf(k *Tuple) *shard {
-	h := endpointHash(&k.Src, k.SrcPort, t.seed) + endpointHash(&k.Dst, k.DstPort, t.seed)
+// hashes returns the shard hash of a tuple, symmetric in its endpoints so
+// that a tuple and its inverse share a shard, and the index hash, which is
+// not. Both come from one hash per endpoint.
+func (t *Table) hashes(k *Tuple) (shardH, tupleH uint64) {
+	sp, dp := k.SrcPort, k.DstPort
+	meta := uint64(k.Proto)<<8 | uint64(k.Family) | uint64(k.Zone)<<16
 	if k.Proto == 1 || k.Proto == 58 {
-		// ICMP's inverse changes the type, not the ports: hash only the id.
-		h = endpointHash(&k.Src, 0, t.seed) + endpointHash(&k.Dst, 0, t.seed) + uint64(k.SrcPort)
+		// ICMP's inverse changes the type, not the ports: the shard
+		// hash takes only the identifier.
+		sp, dp = 0, 0
+		meta ^= uint64(k.SrcPort) << 32
 	}
-	h ^= uint64(k.Proto)<<8 | uint64(k.Family) | uint64(k.Zone)<<16
-	h = mix(h)
+	a := endpointHash(&k.Src, sp, t.seed)
+	b := endpointHash(&k.Dst, dp, t.seed)
+	shardH = mix(a + b ^ meta)
+	tupleH = mix(bits.RotateLeft64(a, 23) ^ b ^ meta ^ uint64(k.DstPort)<<40)
+	return shardH, tupleH
+}
+
+// shardOf returns the shard of a tuple.
+func (t *Table) shardOf(k *Tuple) *shard {
+	h, _ := t.hashes(k)
 	return &t.shards[h&t.mask]
 }
 
+// endpointHash hashes an address and port with one finaliser.
 func endpointHash(a *[16]byte, port uint16, seed uint64) uint64 {
 	lo := uint64(a[0]) | uint64(a[1])<<8 | uint64(a[2])<<16 | uint64(a[3])<<24 |
 		uint64(a[4])<<32 | uint64(a[5])<<40 | uint64(a[6])<<48 | uint64(a[7])<<56
 	hi := uint64(a[8]) | uint64(a[9])<<8 | uint64(a[10])<<16 | uint64(a[11])<<24 |
 		uint64(a[12])<<32 | uint64(a[13])<<40 | uint64(a[14])<<48 | uint64(a[15])<<56
-	return mix(lo^seed) ^ mix(hi+uint64(port)+seed)
+	return mix(lo ^ seed ^ bits.RotateLeft64(hi+seed, 29) ^ uint64(port)*0x9E3779B97F4A7C15)
 }
 
 // mix is a 64-bit finaliser (the one of MurmurHash3's fmix64).
@@ -150,15 +163,19 @@ func (t *Table) insert(s *shard, i uint32, e *entry) {
 	*s.at(i) = *e
 	s.at(i).gen = gen
 	s.pages[i>>pageShift].used[i&pageMask] = true
-	s.add(tupleHash(&e.tuple[DirOriginal], t.seed), i, DirOriginal)
-	s.add(tupleHash(&e.tuple[DirReply], t.seed), i, DirReply)
+	_, ho := t.hashes(&e.tuple[DirOriginal])
+	_, hr := t.hashes(&e.tuple[DirReply])
+	s.add(ho, i, DirOriginal)
+	s.add(hr, i, DirReply)
 }
 
 // release frees slot i of s, dropping its index keys.
 func (t *Table) release(s *shard, i uint32) {
 	e := s.at(i)
-	s.remove(tupleHash(&e.tuple[DirOriginal], t.seed), i, DirOriginal)
-	s.remove(tupleHash(&e.tuple[DirReply], t.seed), i, DirReply)
+	_, ho := t.hashes(&e.tuple[DirOriginal])
+	_, hr := t.hashes(&e.tuple[DirReply])
+	s.remove(ho, i, DirOriginal)
+	s.remove(hr, i, DirReply)
 	*e = entry{gen: e.gen + 1}
 	s.pages[i>>pageShift].used[i&pageMask] = false
 	s.free = append(s.free, i)
@@ -166,7 +183,8 @@ func (t *Table) release(s *shard, i uint32) {
 
 // lookup finds tuple k in s.
 func (t *Table) lookup(s *shard, k *Tuple) (uint32, Dir, bool) {
-	return s.find(k, tupleHash(k, t.seed))
+	_, h := t.hashes(k)
+	return s.find(k, h)
 }
 
 // Ref refers to an entry: its shard, slot and the slot's generation, so a

@@ -129,9 +129,10 @@ func (t *Table) invalid(res *Result, zone uint16, r Reason) {
 // resolve looks the tuple up and runs the protocol handler
 // (resolve_normal_ct, then nf_conntrack_handle_packet).
 func (t *Table) resolve(p *packet.Parsed, k *Tuple, s *Settings, now int64, res *Result, restarted bool) {
-	sh := t.shardOf(k)
+	shardH, tupleH := t.hashes(k)
+	sh := &t.shards[shardH&t.mask]
 	sh.mu.Lock()
-	i, dir, found := t.lookup(sh, k)
+	i, dir, found := sh.find(k, tupleH)
 	if found && sh.at(i).deadline <= now {
 		t.destroy(sh, i, sh.at(i).deadline, res)
 		sh.stats.Expired++
@@ -163,8 +164,15 @@ func (t *Table) resolve(p *packet.Parsed, k *Tuple, s *Settings, now int64, res 
 	case vAccept:
 		ev |= t.account(e, p, dir, s, now, timeout)
 	case vIgnore:
+		// Passed with the entry but neither counted nor refreshed; a
+		// reply still marks the entry SEEN_REPLY, since nf_conntrack_in
+		// does that for every accepted packet.
+		ev |= seenReply(e, dir)
 		sh.stats.Ignore++
 	case vInvalid:
+		if e.tuple[DirOriginal].Proto == packet.ProtoTCP {
+			tcpShrinkDeadline(e, now, timeout) // TW-11
+		}
 		res.State = StateInvalid
 		res.Ref, res.ID = Ref{}, 0
 		sh.stats.Invalid++
@@ -271,16 +279,26 @@ func (t *Table) Confirm(res *Result, now int64) {
 // account counts the packet and sets the timeout after an accepted packet
 // (nf_ct_refresh_acct), and sets SEEN_REPLY on the first reply (as
 // nf_conntrack_in does after the protocol handler).
+//
+// A timeout of -1 means the tracker returned before nf_ct_refresh_acct (a
+// retransmitted SYN in SYN_SENT): neither counted nor refreshed.
 func (t *Table) account(e *entry, p *packet.Parsed, dir Dir, s *Settings, now, timeout int64) EventMask {
-	if s.on(setAcct) {
-		c := &e.counters[dir]
-		c.Packets++
-		c.Bytes += uint64(p.L3Len)
+	if timeout >= 0 {
+		if s.on(setAcct) {
+			c := &e.counters[dir]
+			c.Packets++
+			c.Bytes += uint64(p.L3Len)
+		}
+		if e.status&StatusFixedTimeout == 0 {
+			e.deadline = now + timeout
+			e.timeout = timeout
+		}
 	}
-	if timeout >= 0 && e.status&StatusFixedTimeout == 0 {
-		e.deadline = now + timeout
-		e.timeout = timeout
-	}
+	return seenReply(e, dir)
+}
+
+// seenReply sets SEEN_REPLY on the first packet in the reply direction.
+func seenReply(e *entry, dir Dir) EventMask {
 	if dir == DirReply && e.status&StatusSeenReply == 0 {
 		e.status |= StatusSeenReply
 		return EventReply
