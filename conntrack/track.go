@@ -60,8 +60,14 @@ func (r *Result) reset() {
 // With checksum=1, Track calls p.VerifyChecksums, which may set p.Reason.
 func (t *Table) Track(p *packet.Parsed, zone uint16, now int64, res *Result) {
 	res.reset()
+	t.track(p, zone, now, res)
+	if res.nev > 0 {
+		t.flush(res)
+	}
+}
+
+func (t *Table) track(p *packet.Parsed, zone uint16, now int64, res *Result) {
 	s := t.settings.Load()
-	defer t.flush(res)
 
 	if p.IPVersion == 0 {
 		res.Reason = ReasonNoTuple
