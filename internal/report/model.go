@@ -37,6 +37,8 @@ type Result struct {
 	DecodeProblems    []ReasonRow `json:"decode_problems"`
 	ChecksumsVerified bool        `json:"checksums_verified"`
 	ChecksumProblems  []ReasonRow `json:"checksum_problems"`
+
+	Conntrack *ConntrackResult `json:"conntrack,omitempty"` // when the replay tracked connections
 }
 
 // FileResult is one capture's line.
@@ -168,6 +170,9 @@ func (s *Summary) Result() *Result {
 
 	r.DecodeProblems = reasonRows(r.DecodeProblems, &s.problems)
 	r.ChecksumProblems = reasonRows(r.ChecksumProblems, &s.checksums)
+	if s.Track != nil {
+		r.Conntrack = s.Track.result()
+	}
 	return r
 }
 

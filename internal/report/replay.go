@@ -30,7 +30,9 @@ const MaxBatchSize = 4096
 // and reading goes on. Replay returns nil when the capture ended cleanly,
 // and otherwise the reader's error (a *capture.FormatError for a corrupt or truncated file),
 // which it also records in the File. Packets read before the error are
-// counted either way. The loop allocates nothing per packet.
+// counted either way. With s.Track set, every packet also goes through
+// connection tracking (see Tracker), with a fresh table for this capture.
+// The loop allocates nothing per packet.
 func (s *Summary) Replay(r *capture.Reader, path string, batch int, progress func(offset int64)) error {
 	if batch <= 0 {
 		batch = BatchSize
@@ -39,6 +41,10 @@ func (s *Summary) Replay(r *capture.Reader, path string, batch int, progress fun
 	s.Files = append(s.Files, File{Path: path, Format: r.Format()})
 	f := &s.Files[len(s.Files)-1]
 
+	if s.Track != nil {
+		s.Track.begin(path)
+		defer s.Track.end()
+	}
 	pkts := make([]capture.Packet, batch)
 	var p packet.Parsed // one per replay, reused for every packet
 	// Declared once: errors.As takes its address, which would make a
@@ -52,6 +58,12 @@ func (s *Summary) Replay(r *capture.Reader, path string, batch int, progress fun
 			s.Add(&p, pk.Length, len(pk.Data), pk.Time)
 			f.Packets++
 			f.Bytes += uint64(pk.Length)
+			if s.Track != nil {
+				s.Track.packet(f.Packets, &p, pk.Time)
+			}
+		}
+		if s.Track != nil {
+			s.Track.batch()
 		}
 		if progress != nil {
 			progress(r.Offset())
@@ -65,6 +77,9 @@ func (s *Summary) Replay(r *capture.Reader, path string, batch int, progress fun
 			// packet cannot decode: the reader skipped it and goes on.
 			s.AddUnsupported(lte.Link)
 			f.Packets++
+			if s.Track != nil {
+				s.Track.skipped(f.Packets)
+			}
 			continue
 		default:
 			f.Err = err

@@ -61,6 +61,11 @@ type Summary struct {
 
 	Files []File // captures given to Replay, in order
 
+	// Track, when not nil, runs connection tracking over the packets
+	// Replay reads; its counts join the summary. Set it before the first
+	// Replay.
+	Track *Tracker
+
 	Packets       uint64
 	Bytes         uint64 // frame lengths on the wire
 	CapturedBytes uint64 // frame bytes the captures hold

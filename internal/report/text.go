@@ -119,6 +119,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	} else {
 		b.WriteString("\nchecksums: not verified (--checksum verifies them)\n")
 	}
+	if r.Conntrack != nil {
+		writeConntrackText(&b, r.Conntrack)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
