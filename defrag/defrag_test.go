@@ -750,6 +750,15 @@ func TestNotFragment(t *testing.T) {
 		f := d.split(64)[0]
 		h.expect(f[:len(f)-8], defrag.Dropped, defrag.ReasonTruncated)
 	}
+	// A non-first IPv6 fragment whose Fragment header is cut short, and an
+	// IPv4 fragment whose total length is below its header length: Linux
+	// drops both (pskb_may_pull in nf_ct_frag6_gather; ip_rcv_core).
+	h.expect(packettest.IPv6(src6, dst6, packettest.ProtoFragment, []byte{17, 0, 0, 8}), defrag.Dropped, defrag.ReasonMalformed)
+	h.expect(packettest.IPv4(src4, dst4, udp, make([]byte, 16), packettest.MF(), packettest.TotalLength(10)), defrag.Dropped, defrag.ReasonMalformed)
+	// A first fragment cut the same way is judged by its header chain
+	// first (ipv6frag_thdr_truncated), as in Linux.
+	h.expect(packettest.IPv6(src6, dst6, packettest.ProtoFragment, []byte{17, 0, 0, 1}), defrag.PassedUntracked, defrag.ReasonIncompleteChain)
+
 	var p packet.Parsed
 	p.Decode(packettest.Cat(packettest.Ether(packettest.MAC1, packettest.MACBroadcast, packettest.EtherTypeARP),
 		packettest.ARP(1, packettest.MAC1, src4, [6]byte{}, dst4)), packet.LinkEthernet)
@@ -775,5 +784,46 @@ func TestStrings(t *testing.T) {
 			t.Errorf("Reason(%d) = %q", r, s)
 		}
 		seen[s] = true
+	}
+}
+
+// TestTinyFragments reassembles the largest datagrams from 8-byte
+// fragments in reverse and random order: every fragment takes the
+// binary-search path of inet_frag_queue_insert, which the unit bitmaps keep
+// at O(length/512) per fragment instead of a shift of the whole list.
+func TestTinyFragments(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		n := 65535 - 8
+		if !v6 {
+			n = 65515 - 8
+		}
+		d := newDgram(v6, udp, n, 31, rng())
+		frags := d.even(8)
+		for _, order := range []string{"reverse", "random"} {
+			t.Run(famName(v6)+"/"+order, func(t *testing.T) {
+				f := reversed(frags)
+				if order == "random" {
+					f = reorder(frags, rng().Perm(len(frags)))
+				}
+				r := defrag.New(defrag.Config{})
+				var p packet.Parsed
+				for i, b := range f {
+					p.DecodeIP(b)
+					res, out := r.Add(&p, 0, 0)
+					if i < len(f)-1 && res != defrag.Held {
+						t.Fatalf("fragment %d: %v (%v)", i, res, r.DropReason())
+					}
+					if i == len(f)-1 {
+						if res != defrag.Complete {
+							t.Fatalf("last fragment: %v (%v)", res, r.DropReason())
+						}
+						sameDatagram(t, out, d.whole)
+					}
+				}
+				if err := defrag.Check(r); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }

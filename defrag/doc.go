@@ -38,9 +38,11 @@
 //     since a sender never reuses an ID within the timeout.
 //   - Duplicates (K-06): a fragment lying wholly inside data already
 //     queued, within one run of fragments, is dropped alone and the queue is
-//     kept (inet_frag_queue_insert, IPFRAG_DUP). An exact duplicate always
-//     is one; a sub-range of a run of adjacent fragments is one only when
-//     those fragments arrived in order, as in Linux.
+//     kept (inet_frag_queue_insert, IPFRAG_DUP); the first copy wins. An
+//     exact duplicate always is one; a sub-range of a run of adjacent
+//     fragments is one only when those fragments arrived in order, as in
+//     Linux. (Linux reports an IPv6 duplicate as NF_STOLEN; either way it
+//     goes no further.)
 //   - Inconsistent last fragment (K-07): a last fragment ending before data
 //     held or disagreeing with an earlier last fragment, and a non-last
 //     fragment ending past a known end, are dropped (IPv6: alone,
@@ -80,6 +82,13 @@
 //     evicts the oldest queues until the family is at or below Low, as the
 //     evictor of Linux up to 4.16 did; Linux 6.x instead refuses fragments
 //     until timeouts free memory.
+//
+// As in Linux, the queue is looked up (and created) before the fragment is
+// judged, so a fragment dropped for its own sake (too big, zero length,
+// inconsistent last) may leave an empty queue behind until its timeout,
+// and the timeout of a queue runs from the first fragment of its key,
+// whatever became of that fragment. Eviction takes tombstones too, oldest
+// first.
 //
 // # Not mirrored
 //
