@@ -28,6 +28,7 @@ type replayFlags struct {
 	clock        string
 	profile      string
 	sets         []string // name=value, in command-line order (--set, --max-entries)
+	setFlags     []string // the flag that gave each of sets
 	ctOutput     string
 	helpSettings bool
 }
@@ -48,11 +49,11 @@ func newReplayFlagSet(f *replayFlags) *flag.FlagSet {
 	fs.StringVar(&f.clock, "clock", "capture", "clock: capture or frozen")
 	fs.StringVar(&f.profile, "profile", "linux", "settings profile: linux or rfc")
 	fs.Func("set", "set a conntrack setting: name=value (repeatable)", func(v string) error {
-		f.sets = append(f.sets, v)
+		f.sets, f.setFlags = append(f.sets, v), append(f.setFlags, "--set "+v)
 		return nil
 	})
 	fs.Func("max-entries", "table size limit (--set max=N)", func(v string) error {
-		f.sets = append(f.sets, "max="+v)
+		f.sets, f.setFlags = append(f.sets, "max="+v), append(f.setFlags, "--max-entries "+v)
 		return nil
 	})
 	fs.StringVar(&f.ctOutput, "ct-output", "", "extra conntrack -o fields: id, ktimestamp")

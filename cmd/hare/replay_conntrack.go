@@ -20,13 +20,13 @@ func (f *replayFlags) settings() (*conntrack.Settings, error) {
 	if f.profile == "rfc" {
 		s = conntrack.RFCSettings()
 	}
-	for _, kv := range f.sets {
+	for i, kv := range f.sets {
 		name, value, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
 			return nil, fmt.Errorf("--set %q: want name=value", kv)
 		}
 		if err := s.Set(name, value); err != nil {
-			return nil, fmt.Errorf("--set %s: %w", kv, err)
+			return nil, fmt.Errorf("%s: %w", f.setFlags[i], err)
 		}
 	}
 	return s, nil
@@ -79,11 +79,21 @@ the value of --profile rfc.
 // settingDocFallback describes the timeouts that carry no doc of their own:
 // "tcp_timeout_syn_sent" is the timeout of TCP entries in SYN_SENT.
 func settingDocFallback(name string) string {
+	switch name {
+	case "tcp_timeout_max_retrans":
+		return "seconds a TCP entry lives after tcp_max_retrans retransmissions of a segment"
+	case "tcp_timeout_unacknowledged":
+		return "seconds a TCP entry lives while data is unacknowledged"
+	}
 	proto, state, ok := strings.Cut(name, "_timeout_")
 	if !ok {
 		return ""
 	}
-	return fmt.Sprintf("seconds a %s entry in state %s lives without a packet", strings.ToUpper(proto), strings.ToUpper(state))
+	doc := fmt.Sprintf("seconds a %s entry in state %s lives without a packet", strings.ToUpper(proto), strings.ToUpper(state))
+	if proto == "dccp" {
+		doc += " (no effect yet: DCCP is tracked as a generic protocol, as by Linux 6.16 and later)"
+	}
+	return doc
 }
 
 // ctOutput writes --packets, --events and --table as the replay goes.
