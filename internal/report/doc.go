@@ -5,7 +5,10 @@
 // A Summary is fed decoded packets one at a time with Add, or whole captures
 // with Replay, which reads a capture.Reader batch by batch and decodes into
 // one reused packet.Parsed. Neither allocates per packet once every link
-// type and EtherType in the trace has been seen once.
+// type and EtherType in the trace has been seen once. With Summary.Track
+// set, Replay also runs every packet through reassembly and connection
+// tracking (Tracker, track.go), which reports each packet's result and each
+// event to its callbacks and counts what it concluded.
 //
 // # JSON output
 //
@@ -36,7 +39,19 @@
 //	  "tunnels":     [{"name": "6in4", "packets": 1}],
 //	  "decode_problems":   [{"reason": "TCP header truncated", "packets": 1}],
 //	  "checksums_verified": true,      // --checksum was given
-//	  "checksum_problems": [{"reason": "bad TCP checksum", "packets": 1}]
+//	  "checksum_problems": [{"reason": "bad TCP checksum", "packets": 1}],
+//	  "conntrack": {                   // with Summary.Track: see ConntrackResult
+//	    "clock": "capture", "profile": "linux", "set": [],
+//	    "tracked": 38, "not_ip": 2, "excluded": 0,
+//	    "states": [{"name": "new", "packets": 10}], "related": 0, "untracked": 2,
+//	    "invalid": [{"reason": "bad checksum: bad TCP checksum", "packets": 1}], "ignored": [],
+//	    "defrag": {"held": 2, "reassembled": 1, "atomic": 0, "passed_unreassembled": 0,
+//	               "dropped": [], "discarded": [], "incomplete": 0},
+//	    "entries": 9, "entries_by_state": [{"proto": "tcp", "state": "TIME_WAIT", "entries": 2}],
+//	    "table": {"inserted": 10, "table_full": 0, "early_drops": 0, "expired": 1,
+//	              "insert_failed": 0, "search_restarts": 0},
+//	    "events": {"new": 10, "update": 12, "destroy": 1, "lost": 0}
+//	  }
 //	}
 //
 // "network" is keyed by EtherType: IP packets count under IPv4 or IPv6 even
