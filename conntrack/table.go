@@ -159,12 +159,18 @@ func (s *shard) alloc() uint32 {
 
 // insert makes slot i, holding entry e, live and indexes both its tuples.
 func (t *Table) insert(s *shard, i uint32, e *entry) {
-	gen := s.at(i).gen
-	*s.at(i) = *e
-	s.at(i).gen = gen
-	s.pages[i>>pageShift].used[i&pageMask] = true
 	_, ho := t.hashes(&e.tuple[DirOriginal])
 	_, hr := t.hashes(&e.tuple[DirReply])
+	t.insertHashed(s, i, e, ho, hr)
+}
+
+// insertHashed is insert with the tuples' index hashes already computed.
+func (t *Table) insertHashed(s *shard, i uint32, e *entry, ho, hr uint64) {
+	d := s.at(i)
+	gen := d.gen
+	*d = *e
+	d.gen = gen
+	s.pages[i>>pageShift].used[i&pageMask] = true
 	s.add(ho, i, DirOriginal)
 	s.add(hr, i, DirReply)
 }

@@ -255,31 +255,36 @@ func (t *Table) Confirm(res *Result, now int64) {
 		return
 	}
 	res.hasPending = false
-	defer t.flush(res)
 	e := &res.pending
-	sh := t.shardOf(&e.tuple[DirOriginal])
+	shardH, ho := t.hashes(&e.tuple[DirOriginal])
+	_, hr := t.hashes(&e.tuple[DirReply])
+	sh := &t.shards[shardH&t.mask]
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if j, _, ok := t.lookup(sh, &e.tuple[DirOriginal]); ok {
+	switch j, _, ok := sh.find(&e.tuple[DirOriginal], ho); {
+	case ok:
 		// Another worker confirmed the same connection first (Linux
 		// nf_ct_resolve_clash): this packet joins that entry.
 		sh.stats.InsertFailed++
 		res.Ref, res.ID = ref(sh, j), sh.at(j).id
-		return
+	default:
+		if _, _, ok := sh.find(&e.tuple[DirReply], hr); ok {
+			sh.stats.InsertFailed++
+			res.State, res.Reason, res.Drop = StateInvalid, ReasonTableFull, true
+			break
+		}
+		i := sh.alloc()
+		e.id = t.nextID.Add(1)
+		e.status |= StatusConfirmed
+		t.insertHashed(sh, i, e, ho, hr)
+		t.count.Add(1)
+		sh.stats.Insert++
+		res.Ref, res.ID = ref(sh, i), e.id
+		t.event(res, EventTypeNew, EventNew|res.pendingMask, sh.at(i), now)
 	}
-	if _, _, ok := t.lookup(sh, &e.tuple[DirReply]); ok {
-		sh.stats.InsertFailed++
-		res.State, res.Reason, res.Drop = StateInvalid, ReasonTableFull, true
-		return
+	sh.mu.Unlock()
+	if res.nev > 0 {
+		t.flush(res)
 	}
-	i := sh.alloc()
-	e.id = t.nextID.Add(1)
-	e.status |= StatusConfirmed
-	t.insert(sh, i, e)
-	t.count.Add(1)
-	sh.stats.Insert++
-	res.Ref, res.ID = ref(sh, i), e.id
-	t.event(res, EventTypeNew, EventNew|res.pendingMask, sh.at(i), now)
 }
 
 // account counts the packet and sets the timeout after an accepted packet
