@@ -38,7 +38,13 @@
 // ctnetlink_conntrack_event of Linux 6.18; the event lines themselves could
 // not be checked against a recorded `conntrack -E` (the reference keeps the
 // decoded events.jsonl only), so their layout rests on the same
-// libnetfilter_conntrack code as the listing. See DIFFERENCES.md for what
+// libnetfilter_conntrack code as the listing. Not verified either: the
+// name of TCP state 9 (SYN_SENT2 in current libnetfilter_conntrack, LISTEN in
+// old ones), the SCTP state names past SHUTDOWN_ACK_SENT (HEARTBEAT_SENT),
+// and the event timestamp: conntrack-tools 1.4.7 stamps an event with
+// gettimeofday when it reads it, later versions with the kernel's event
+// time when there is one; hare prints the time of the event on its table
+// clock in the same "[%08d.%06d]" layout. See DIFFERENCES.md for what
 // hare prints differently: its own ids, use=1, and its table clock in
 // [start=...] and the event timestamp (conntrack -E stamps events with the
 // wall clock when it reads them).
