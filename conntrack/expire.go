@@ -14,8 +14,8 @@ const earlyDropScan = 64
 // time. When nothing can be evicted the packet is dropped and counted (Linux
 // "table full, dropping packet"), never silently.
 func (t *Table) makeRoom(k *Tuple, s *Settings, now int64, res *Result) bool {
-	if t.count.Load() < s.get(setMax) {
-		return true
+	if m := s.get(setMax); m == 0 || t.count.Load() < m {
+		return true // max=0: no limit, as nf_conntrack_max=0 means in Linux
 	}
 	first := t.shardOf(k)
 	for n := range t.shards {

@@ -51,6 +51,14 @@ func (t *Table) icmpError(p *packet.Parsed, s *Settings, csumBad bool, zone uint
 	}
 	typ := p.ICMP.Type
 	if p.Proto == packet.ProtoICMPv6 {
+		// Linux 6.18 verifies the checksum before anything else, for
+		// every type: the kernel reference calls an echo request with a
+		// bad checksum invalid ("ICMPv6 checksum failed",
+		// ipv6_routing-type0_icmp6-and-udp packets 1-2).
+		if csumBad {
+			t.invalid(res, zone, ReasonBadChecksum)
+			return true
+		}
 		if isNDorMLD(typ) {
 			res.State = StateUntracked
 			t.countUntracked(zone)
@@ -58,10 +66,6 @@ func (t *Table) icmpError(p *packet.Parsed, s *Settings, csumBad bool, zone uint
 		}
 		if typ >= 128 && typ != 137 {
 			return false
-		}
-		if csumBad {
-			t.invalid(res, zone, ReasonBadChecksum)
-			return true
 		}
 		if typ == 137 {
 			return t.icmpv6Redirect(p, zone, now, res)

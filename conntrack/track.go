@@ -183,7 +183,10 @@ func (t *Table) resolve(p *packet.Parsed, k *Tuple, s *Settings, now int64, res 
 		res.Ref, res.ID = Ref{}, 0
 		sh.stats.Invalid++
 	case vKill:
-		t.account(e, p, dir, s, now, timeout)
+		// nf_ct_kill_acct counts the packet but leaves the timeout: the
+		// DESTROY event shows what was left.
+		t.acct(e, p, dir, s)
+		seenReply(e, dir)
 		t.destroy(sh, i, now, res)
 		sh.mu.Unlock()
 		return
@@ -295,17 +298,22 @@ func (t *Table) Confirm(res *Result, now int64) {
 // retransmitted SYN in SYN_SENT): neither counted nor refreshed.
 func (t *Table) account(e *entry, p *packet.Parsed, dir Dir, s *Settings, now, timeout int64) EventMask {
 	if timeout >= 0 {
-		if s.on(setAcct) {
-			c := &e.counters[dir]
-			c.Packets++
-			c.Bytes += uint64(p.L3Len)
-		}
+		t.acct(e, p, dir, s)
 		if e.status&StatusFixedTimeout == 0 {
 			e.deadline = now + timeout
 			e.timeout = timeout
 		}
 	}
 	return seenReply(e, dir)
+}
+
+// acct adds the packet to the direction's counters (nf_ct_acct_update).
+func (t *Table) acct(e *entry, p *packet.Parsed, dir Dir, s *Settings) {
+	if s.on(setAcct) {
+		c := &e.counters[dir]
+		c.Packets++
+		c.Bytes += uint64(p.L3Len)
+	}
 }
 
 // seenReply sets SEEN_REPLY on the first packet in the reply direction.
