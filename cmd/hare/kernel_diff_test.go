@@ -125,7 +125,6 @@ func (m *mismatch) String() string {
 type knownDifference struct {
 	name   string
 	reason string
-	bug    bool // a hare bug, reported, to be fixed (not a difference by design)
 	match  func(c *captureRun, m *mismatch) bool
 }
 
@@ -147,11 +146,8 @@ type captureRun struct {
 	mismatch []*mismatch
 	// sctpGeneric: hare tracked SCTP without states (no SCTP tracker).
 	sctpGeneric bool
-	// icmp6Csum holds the original tuples of the entries hare made from
-	// ICMPv6 packets the kernel found invalid for their checksum.
-	icmp6Csum map[string]bool
-	excluded  int // records the kernel never tracked
-	checksum0 bool
+	excluded    int // records the kernel never tracked
+	checksum0   bool
 }
 
 // knownDifferences are the understood differences, each with its reason
@@ -168,25 +164,6 @@ var knownDifferences = []*knownDifference{
 				return strings.Contains(m.packet.Pkt, " SCTP ")
 			}
 			return m.entry != nil && m.entry.Proto == "sctp" || m.hareEnt != nil && m.hareEnt.Proto == "sctp"
-		},
-	},
-	{
-		name:   "icmp6-csum",
-		bug:    true,
-		reason: "BUG (conntrack/icmp.go, reported): an ICMPv6 query or ND/MLD message with a bad checksum is tracked (untracked for ND); Linux nf_conntrack_icmpv6_error checks the checksum first, for every type: invalid, \"ICMPv6 checksum failed\"",
-		match: func(c *captureRun, m *mismatch) bool {
-			if m.packet != nil {
-				return slices.ContainsFunc(m.packet.KernelLog, func(l string) bool { return strings.Contains(l, "ICMPv6 checksum failed") })
-			}
-			return m.field == "extra" && c.icmp6Csum[tupleKey(m.hareEnt)]
-		},
-	},
-	{
-		name:   "kill-timeout",
-		bug:    true,
-		reason: "BUG (conntrack/track.go, reported): a RST that kills an unreplied entry (vKill) also refreshes its timeout, so the DESTROY event shows tcp_timeout_close; Linux nf_ct_kill_acct counts the packet without touching the timeout",
-		match: func(c *captureRun, m *mismatch) bool {
-			return m.field == "event timeout" && m.evType == "DESTROY" && strings.Contains(m.packet.Pkt, " [R")
 		},
 	},
 }
@@ -272,7 +249,6 @@ func replayCapture(t *testing.T, c *captureRun, path string) {
 		t.Fatalf("hare %s: exit %d\n%s", strings.Join(args, " "), code, errOut.String())
 	}
 	c.hare = map[uint64]hareLine{}
-	c.icmp6Csum = map[string]bool{}
 	dec := json.NewDecoder(&out)
 	for {
 		var raw json.RawMessage
@@ -306,16 +282,6 @@ func replayCapture(t *testing.T, c *captureRun, path string) {
 	}
 	for _, ev := range c.hevents {
 		c.sctpGeneric = c.sctpGeneric || ev.CT.Proto == "sctp" && ev.Event != "UPDATE" && ev.CT.State == ""
-	}
-	for i := range c.kernel {
-		k := &c.kernel[i]
-		if l, ok := c.hare[k.N]; ok && l.ID != 0 && slices.ContainsFunc(k.KernelLog, func(s string) bool { return strings.Contains(s, "ICMPv6 checksum failed") }) {
-			for j := range c.htable {
-				if c.htable[j].ID == l.ID {
-					c.icmp6Csum[tupleKey(&c.htable[j])] = true
-				}
-			}
-		}
 	}
 }
 
