@@ -68,13 +68,22 @@ if ! command -v staticcheck >/dev/null 2>&1; then
 	fi
 fi
 
-# Optional tools later work will use (the kernel oracle, packet dissection).
-# Nothing needs them yet, so they are only reported.
+# The kernel oracle (../shared/tools/kernel-oracle) needs conntrack and nft:
+# as root on Debian they are installed when missing; otherwise the steps
+# that need them say they skipped.
+if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1 &&
+	! { command -v conntrack >/dev/null 2>&1 && command -v nft >/dev/null 2>&1; }; then
+	note "installing conntrack and nftables for the kernel oracle (apt-get)"
+	if ! { apt-get install -y conntrack nftables >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null 2>&1 && apt-get install -y conntrack nftables >/dev/null 2>&1; }; }; then
+		note "could not install conntrack/nftables: kernel-oracle checks will skip"
+	fi
+fi
 optional=()
 for t in conntrack nft tshark tcpdump capinfos; do
 	if command -v "$t" >/dev/null 2>&1; then optional+=("$t:yes"); else optional+=("$t:no"); fi
 done
-note "optional tools: ${optional[*]} (none is needed yet)"
+note "optional tools: ${optional[*]}"
 
 # --- checks ----------------------------------------------------------------
 
