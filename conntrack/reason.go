@@ -40,6 +40,7 @@ const (
 
 	ReasonSCTPMalformed // bad chunk layout or verification tag
 	ReasonSCTPInvalid   // no transition for this chunk in this state
+	ReasonSCTPIgnored   // passed without refreshing the entry (an INIT repeated while CLOSED, a HEARTBEAT with a tag not yet known)
 
 	numReasons
 )
@@ -73,6 +74,7 @@ var reasonText = [numReasons]string{
 	ReasonICMPRedirect:        "icmpv6 redirect: bad hop limit or source",
 	ReasonSCTPMalformed:       "malformed sctp packet",
 	ReasonSCTPInvalid:         "invalid sctp chunk for this state",
+	ReasonSCTPIgnored:         "sctp chunk ignored in this state",
 }
 
 // String returns the explanation.

@@ -513,7 +513,7 @@ func sctpPacket(e *entry, p *packet.Parsed, dir Dir, s *Settings) (verdict, int6
 		}
 	}
 	if ignore {
-		return vIgnore, -1, ev, ReasonNone
+		return vIgnore, -1, ev, ReasonSCTPIgnored
 	}
 	return vAccept, sctpTimeout(s, next), ev, ReasonNone
 }

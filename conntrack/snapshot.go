@@ -20,7 +20,7 @@ type Entry struct {
 	TCPState  TCPState
 	TCPFlags  [2]uint8 // per direction, Linux IP_CT_TCP_FLAG_* (WINDOW_SCALE 0x01, SACK_PERM 0x02, CLOSE_INIT 0x04, BE_LIBERAL 0x08…)
 	TCPWScale [2]uint8 // per direction
-	SCTPState uint8
+	SCTPState SCTPState
 }
 
 // Zone returns the entry's conntrack zone.
@@ -44,7 +44,7 @@ func (e *entry) snapshot(out *Entry) {
 		TCPState:  e.tcp.state,
 		TCPFlags:  [2]uint8{e.tcp.seen[0].flags, e.tcp.seen[1].flags},
 		TCPWScale: [2]uint8{e.tcp.seen[0].scale, e.tcp.seen[1].scale},
-		SCTPState: e.proto.sctp.state,
+		SCTPState: SCTPState(e.proto.sctp.state),
 	}
 }
 

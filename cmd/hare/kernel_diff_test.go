@@ -130,43 +130,27 @@ type knownDifference struct {
 
 // captureRun is one capture's comparison.
 type captureRun struct {
-	name     string
-	kernel   []kernelPacket
-	ktable   []ctfmt.Entry
-	hare     map[uint64]hareLine
-	htable   []ctfmt.Entry
-	packets  int // packets compared
-	pktAgree int
-	entries  int // entries compared (kernel's plus hare's extra ones)
-	entAgree int
-	kevents  []eventRec
-	hevents  []eventRec
-	events   int // events compared (kernel's plus hare's extra ones)
-	evAgree  int
-	mismatch []*mismatch
-	// sctpGeneric: hare tracked SCTP without states (no SCTP tracker).
-	sctpGeneric bool
-	excluded    int // records the kernel never tracked
-	checksum0   bool
+	name      string
+	kernel    []kernelPacket
+	ktable    []ctfmt.Entry
+	hare      map[uint64]hareLine
+	htable    []ctfmt.Entry
+	packets   int // packets compared
+	pktAgree  int
+	entries   int // entries compared (kernel's plus hare's extra ones)
+	entAgree  int
+	kevents   []eventRec
+	hevents   []eventRec
+	events    int // events compared (kernel's plus hare's extra ones)
+	evAgree   int
+	mismatch  []*mismatch
+	excluded  int // records the kernel never tracked
+	checksum0 bool
 }
 
 // knownDifferences are the understood differences, each with its reason
 // (DIFFERENCES.md says more). A mismatch matching none fails the test.
-var knownDifferences = []*knownDifference{
-	{
-		name:   "sctp",
-		reason: "no SCTP tracker yet: hare tracks SCTP like a generic protocol (no states, no verification tags, generic_timeout), Linux with nf_conntrack_proto_sctp",
-		match: func(c *captureRun, m *mismatch) bool {
-			if !c.sctpGeneric {
-				return false // hare's SCTP tracker is at work: its differences are its own
-			}
-			if m.packet != nil {
-				return strings.Contains(m.packet.Pkt, " SCTP ")
-			}
-			return m.entry != nil && m.entry.Proto == "sctp" || m.hareEnt != nil && m.hareEnt.Proto == "sctp"
-		},
-	},
-}
+var knownDifferences = []*knownDifference{}
 
 // sysctlSettings reads a reference's sysctl.txt: the conntrack settings
 // hare knows (as --set arguments), and whether the oracle corrected IPv4
@@ -276,12 +260,6 @@ func replayCapture(t *testing.T, c *captureRun, path string) {
 			t.Fatalf("%s: hare's packet line: %v", c.name, err)
 		}
 		c.hare[l.N] = l
-	}
-	for _, e := range c.htable {
-		c.sctpGeneric = c.sctpGeneric || e.Proto == "sctp" && e.State == ""
-	}
-	for _, ev := range c.hevents {
-		c.sctpGeneric = c.sctpGeneric || ev.CT.Proto == "sctp" && ev.Event != "UPDATE" && ev.CT.State == ""
 	}
 }
 

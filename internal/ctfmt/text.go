@@ -182,13 +182,6 @@ func hasProtoInfo(e *conntrack.Entry) bool {
 	return false
 }
 
-// sctpStates are the names of Linux's enum sctp_conntrack (6.x), as
-// libnetfilter_conntrack prints them.
-var sctpStates = [...]string{
-	"NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT",
-	"SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT",
-}
-
 // StateName returns the protocol state conntrack prints for e (TCP or
 // SCTP), or "".
 func StateName(e *conntrack.Entry) string {
@@ -199,8 +192,10 @@ func StateName(e *conntrack.Entry) string {
 		}
 		return "NONE" // libnetfilter_conntrack's fallback for an unknown state
 	case packet.ProtoSCTP:
-		if int(e.SCTPState) < len(sctpStates) && e.SCTPState != 0 {
-			return sctpStates[e.SCTPState]
+		if e.SCTPState != conntrack.SCTPNone {
+			if s := e.SCTPState.String(); s != "UNKNOWN" {
+				return s
+			}
 		}
 	}
 	return ""

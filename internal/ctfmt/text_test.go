@@ -68,9 +68,9 @@ func entryFromJSON(t *testing.T, j *Entry, delta int64) (e conntrack.Entry, now 
 			t.Fatalf("unknown TCP state %q", j.State)
 		}
 	case packet.ProtoSCTP:
-		for i, n := range sctpStates {
-			if n == j.State {
-				e.SCTPState = uint8(i)
+		for s := conntrack.SCTPState(1); s.String() != "UNKNOWN"; s++ {
+			if s.String() == j.State {
+				e.SCTPState = s
 			}
 		}
 	}
