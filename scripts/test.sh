@@ -4,8 +4,10 @@
 #   ./scripts/test.sh
 #
 # Steps: gofmt, go vet, staticcheck, go test -race, then a short fuzz run of
-# every fuzz target. A failing step does not stop the later ones; the script
-# prints a summary and exits 1 if any step failed.
+# every fuzz target, then scripts/scenario-oracle.sh --check (kernel references
+# of the generated scenarios; skipped without root). A failing step does not
+# stop the later ones; the script prints a summary and exits 1 if any step
+# failed.
 #
 # Environment:
 #   FUZZTIME   time per fuzz target (default 10s; "0" skips fuzzing)
@@ -151,6 +153,27 @@ else
 		cat "$f"
 	done
 fi
+
+# --- kernel references of the generated scenarios ----------------------------
+# scripts/scenario-oracle.sh --check replays testdata/scenarios/*.pcapng
+# through the running kernel's conntrack (root and the kernel oracle's tools
+# needed; about 30 s for all of them) and compares the answers with the
+# committed references, ignoring what varies between runs. Without root or
+# the tools it prints "skipped: ..." and the step is recorded as SKIP.
+scenario_log=$(mktemp)
+note "scenario-oracle --check"
+scenario_start=$SECONDS
+scenario_rc=0
+scripts/scenario-oracle.sh --check 2>&1 | tee "$scenario_log" || scenario_rc=$?
+if [[ $scenario_rc != 0 ]]; then
+	record FAIL "scenario-oracle --check" "$((SECONDS - scenario_start))s"
+	failed=1
+elif skipped=$(grep -m1 -o 'skipped: .*' "$scenario_log"); then
+	record SKIP "scenario-oracle --check" "${skipped#skipped: }"
+else
+	record PASS "scenario-oracle --check" "$((SECONDS - scenario_start))s"
+fi
+rm -f "$scenario_log"
 
 # --- summary -----------------------------------------------------------------
 

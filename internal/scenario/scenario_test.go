@@ -272,8 +272,44 @@ func TestReferences(t *testing.T) {
 			if n != len(s.Frames) {
 				t.Errorf("packets.jsonl has %d records, the scenario %d frames: stale, rerun the oracle", n, len(s.Frames))
 			}
+			// Entry ids change with every run: files of one run share them.
+			jsonIDs := ctIDs(t, filepath.Join(ref, "packets.jsonl"), jsonID)
+			for f, re := range map[string]string{
+				"packets.txt": txtID, "table.jsonl": jsonID, "events.jsonl": jsonID,
+				"conntrack-ipv4.txt": listID, "conntrack-ipv6.txt": listID,
+			} {
+				for id := range ctIDs(t, filepath.Join(ref, f), re) {
+					if !jsonIDs[id] {
+						t.Errorf("%s names entry id %s, which packets.jsonl does not: the files come from different runs", f, id)
+					}
+				}
+			}
 		})
 	}
+}
+
+// Where entry ids appear: JSON "id" fields (ICMP identifiers are
+// "icmp_id"), after the ct state in packets.txt, at the end of a conntrack
+// -L line.
+const (
+	jsonID = `"id": (\d+)`
+	txtID  = `(?:new|established|related)/(?:original|reply) id=(\d+)`
+	listID = `(?m) id=(\d+)$`
+)
+
+// ctIDs returns the entry ids the regular expression re (one group) finds
+// in the file at path.
+func ctIDs(t *testing.T, path, re string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, m := range regexp.MustCompile(re).FindAllStringSubmatch(string(b), -1) {
+		ids[m[1]] = true
+	}
+	return ids
 }
 
 // referenceSettings returns the -s settings a reference's sysctl.txt
