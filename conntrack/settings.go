@@ -36,6 +36,7 @@ const (
 	setTCPMaxRetrans
 	setTCPIgnoreInvalidRST
 	setTCPNoWindowCheck
+	setUDPLiteChecksumRFC
 	setTCPSynSent // the TCP timeouts, in TCPState order from SYN_SENT
 	setTCPSynRecv
 	setTCPEstablished
@@ -100,6 +101,7 @@ var settingDefs = [numSettings]settingDef{
 	setTCPMaxRetrans:        {"tcp_max_retrans", 3, 3, 255, false, "retransmissions before tcp_timeout_max_retrans applies"},
 	setTCPIgnoreInvalidRST:  {"tcp_ignore_invalid_rst", 0, 0, 1, false, "do not mark out-of-window RSTs invalid"},
 	setTCPNoWindowCheck:     {"tcp_no_window_check", 0, 0, 1, false, "skip TCP window tracking"},
+	setUDPLiteChecksumRFC:   {"udplite_checksum_rfc", 0, 1, 1, false, "hare only: verify UDP-Lite checksums as RFC 3828 defines them (pseudo-header protocol 136); Linux conntrack uses 17"},
 	setTCPSynSent:           {"tcp_timeout_syn_sent", 120, 240, day * 365, true, ""},
 	setTCPSynRecv:           {"tcp_timeout_syn_recv", 60, 240, day * 365, true, ""},
 	setTCPEstablished:       {"tcp_timeout_established", 432000, 432000, day * 365, true, ""},

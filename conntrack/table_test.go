@@ -72,7 +72,11 @@ func TestExpiredOnLookup(t *testing.T) {
 
 // TestUDPLiteNeverMatchesUDP: RFC 6092 REC-20.
 func TestUDPLiteNeverMatchesUDP(t *testing.T) {
-	tr := newTracker(t, nil)
+	s := conntrack.DefaultSettings()
+	if err := s.Set("udplite_checksum_rfc", "1"); err != nil { // packettest writes RFC 3828 checksums
+		t.Fatal(err)
+	}
+	tr := newTracker(t, s)
 	tr.send(ip(cli6, srv6, 136, packettest.UDPLite(cli6, srv6, 5000, 6000, 0, []byte("lite"))), 0)
 	wantState(t, "UDP reply to a UDP-Lite flow", tr.udp(srv6, cli6, 6000, 5000, sec), conntrack.StateNew, conntrack.DirOriginal)
 	if tr.t.Len() != 2 {
@@ -313,4 +317,19 @@ func TestReplyTupleInvolution(t *testing.T) {
 	if _, ok := conntrack.TupleFrom(cli4, srv4, packet.ProtoICMP, 1, 3<<8).Reply(); ok {
 		t.Errorf("destination unreachable has a reply tuple")
 	}
+}
+
+// TestUDPLiteChecksumLinux: Linux udplite_error verifies UDP-Lite checksums
+// with IPPROTO_UDP in the pseudo-header, so an RFC 3828 checksum (136) is
+// "bad checksum" by default; udplite_checksum_rfc=1 checks as the RFC says.
+func TestUDPLiteChecksumLinux(t *testing.T) {
+	rfc := ip(cli4, srv4, 136, packettest.UDPLite(cli4, srv4, 5000, 6000, 8, []byte("lite")))
+	tr := newTracker(t, nil)
+	if r := tr.send(rfc, 0); r.State != conntrack.StateInvalid || r.Reason != conntrack.ReasonBadChecksum {
+		t.Fatalf("linux mode: %v %v, want invalid bad checksum", r.State, r.Reason)
+	}
+	s := conntrack.DefaultSettings()
+	s.Set("udplite_checksum_rfc", "1")
+	tr = newTracker(t, s)
+	wantState(t, "rfc mode", tr.send(rfc, 0), conntrack.StateNew, conntrack.DirOriginal)
 }

@@ -75,14 +75,24 @@ func (t *Table) track(p *packet.Parsed, zone uint16, now int64, res *Result) {
 	}
 	csumBad := false
 	if s.on(setChecksum) {
-		if r := p.VerifyChecksums(); r != packet.ReasonNone {
-			csumBad = true
+		r := p.VerifyChecksums()
+		switch {
+		case r == packet.ReasonBadIPv4Checksum:
+			// Linux ip_rcv drops these before netfilter.
 			res.PacketReason = r
-			if r == packet.ReasonBadIPv4Checksum {
-				// Linux ip_rcv drops these before netfilter.
-				t.invalid(res, zone, ReasonBadChecksum)
-				return
+			t.invalid(res, zone, ReasonBadChecksum)
+			return
+		case r == packet.ReasonUDPZeroChecksum6:
+			// Linux udp_error: a datagram without a checksum is fine,
+			// over IPv6 too (RFC 6935 allows it for tunnels).
+		case p.Proto == packet.ProtoUDPLite && !s.on(setUDPLiteChecksumRFC):
+			// Linux udplite_error verifies with IPPROTO_UDP in the
+			// pseudo-header; RFC 3828 §3.2 with 136 (udplite_checksum_rfc).
+			if !p.VerifyUDPLiteAs(packet.ProtoUDP) {
+				csumBad, res.PacketReason = true, packet.ReasonBadUDPLiteChecksum
 			}
+		case r != packet.ReasonNone:
+			csumBad, res.PacketReason = true, r
 		}
 	}
 	switch p.Proto {
@@ -186,7 +196,6 @@ func (t *Table) resolve(p *packet.Parsed, k *Tuple, s *Settings, now int64, res 
 		// nf_ct_kill_acct counts the packet but leaves the timeout: the
 		// DESTROY event shows what was left.
 		t.acct(e, p, dir, s)
-		seenReply(e, dir)
 		t.destroy(sh, i, now, res)
 		sh.mu.Unlock()
 		return
@@ -330,8 +339,11 @@ func (t *Table) handle(e *entry, p *packet.Parsed, dir Dir, s *Settings, now int
 	switch e.tuple[DirOriginal].Proto {
 	case packet.ProtoTCP:
 		return tcpPacket(e, p, dir, s)
-	case packet.ProtoUDP, packet.ProtoUDPLite:
+	case packet.ProtoUDP:
 		v, to, ev := udpPacket(e, s, now)
+		return v, to, ev, ReasonNone
+	case packet.ProtoUDPLite:
+		v, to, ev := udplitePacket(e, s)
 		return v, to, ev, ReasonNone
 	case packet.ProtoICMP:
 		return vAccept, s.timeout(setICMP), 0, ReasonNone

@@ -15,7 +15,8 @@ import (
 // Src and Dst, the rest zero. The zero Tuple is invalid (Family 0).
 //
 // What the two port fields hold depends on Proto, as in Linux:
-//   - TCP, UDP, UDP-Lite, SCTP, DCCP: the ports.
+//   - TCP, UDP, UDP-Lite, SCTP: the ports. (DCCP is generic, as in Linux
+//     6.16 and later, which removed its DCCP tracker: no ports.)
 //   - ICMP, ICMPv6: SrcPort is the query identifier, DstPort is
 //     type<<8 | code (Linux keeps them in src.u.icmp.id and dst.u.icmp.type/code).
 //   - GRE version 1 (PPTP): the call IDs (src.u.gre.key, dst.u.gre.key).
@@ -85,7 +86,7 @@ func (t *Tuple) fromPacket(p *packet.Parsed, zone uint16) bool {
 		return false // Linux ipv6_get_l4proto / nf_ct_get_tuple: no layer 4
 	}
 	switch p.Proto {
-	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoDCCP:
+	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP:
 		if !p.HasTransport() {
 			return false
 		}
@@ -125,7 +126,7 @@ func (t *Tuple) fromQuote(q *packet.Quote, zone uint16) bool {
 		return false
 	}
 	switch q.Proto {
-	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoDCCP:
+	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP:
 		if !q.HasL4 {
 			return false
 		}

@@ -44,6 +44,22 @@ func udpPacket(e *entry, s *Settings, now int64) (verdict, int64, EventMask) {
 	return vAccept, s.timeout(setUDPStream), ev
 }
 
+// udplitePacket mirrors Linux nf_conntrack_udplite_packet, which kept the
+// older UDP rule: any packet after a reply makes the flow ASSURED with
+// udp_timeout_stream, with no 2-second wait (the kernel reference's
+// udplite_vs_udp scenario shows it).
+func udplitePacket(e *entry, s *Settings) (verdict, int64, EventMask) {
+	if e.status&StatusSeenReply == 0 {
+		return vAccept, s.timeout(setUDP), 0
+	}
+	var ev EventMask
+	if e.status&(StatusAssured|StatusNATClash) == 0 {
+		e.status |= StatusAssured
+		ev = EventAssured
+	}
+	return vAccept, s.timeout(setUDPStream), ev
+}
+
 // grePacket mirrors Linux gre_packet: gre_timeout until a reply, then
 // gre_timeout_stream and ASSURED.
 func grePacket(e *entry, s *Settings) (verdict, int64, EventMask) {

@@ -99,6 +99,34 @@ func sctpChecksumOK(seg []byte) bool {
 	return c == le32(seg[8:12])
 }
 
+// VerifyUDPLiteAs checks a UDP-Lite datagram's checksum computed with proto
+// in the pseudo-header instead of 136. Linux conntrack (udplite_error)
+// verifies UDP-Lite with IPPROTO_UDP there; RFC 3828 §3.2 says the
+// protocol is UDP-Lite's own, as VerifyChecksums does. It reports true when
+// the packet is not a whole, unfragmented UDP-Lite datagram (nothing to
+// check). It does not allocate.
+func (p *Parsed) VerifyUDPLiteAs(proto IPProto) bool {
+	if p.Proto != ProtoUDPLite || p.L4Off == 0 || p.capEnd != p.dgramEnd || p.Frag.IsFragment() {
+		return true
+	}
+	seg := p.b[p.L4Off:p.dgramEnd]
+	cov := int(p.UDPLen)
+	if cov == 0 {
+		cov = len(seg)
+	}
+	if cov < udpLen || cov > len(seg) {
+		return true
+	}
+	if be16(seg[6:8]) == 0 {
+		return false
+	}
+	saved := p.Proto
+	p.Proto = proto
+	ok := p.l4ok(seg[:cov], len(seg))
+	p.Proto = saved
+	return ok
+}
+
 // l4ok checks a transport checksum over covered with the pseudo-header
 // stating length n.
 func (p *Parsed) l4ok(covered []byte, n int) bool {

@@ -54,6 +54,10 @@ type kernelPacket struct {
 		L3LenSeen  int    `json:"l3len_seen"`
 		PacketSeen string `json:"packet_seen"`
 	} `json:"ct"`
+	Events []struct {
+		Event string `json:"event"`
+		ID    uint32 `json:"id"`
+	} `json:"events"`
 }
 
 // compared reports whether the kernel's conntrack saw the record: it was
@@ -131,6 +135,7 @@ type knownDifference struct {
 // captureRun is one capture's comparison.
 type captureRun struct {
 	name      string
+	refDir    string // the kernel's outputs for this capture
 	kernel    []kernelPacket
 	ktable    []ctfmt.Entry
 	hare      map[uint64]hareLine
@@ -150,7 +155,16 @@ type captureRun struct {
 
 // knownDifferences are the understood differences, each with its reason
 // (DIFFERENCES.md says more). A mismatch matching none fails the test.
-var knownDifferences = []*knownDifference{}
+var knownDifferences = []*knownDifference{
+	{
+		name: "atomic-frag",
+		reason: "Linux nf_ct_frag6_gather adds an IPv6 atomic fragment (offset 0, M clear) to a pending queue with the same " +
+			"identification and holds it (requirements trap 4); hare processes it alone as RFC 6946 §4 (FR-11) and issue 3 require",
+		match: func(c *captureRun, m *mismatch) bool {
+			return c.name == "ipv6_frag_atomic-fragment_pending-queue"
+		},
+	},
+}
 
 // sysctlSettings reads a reference's sysctl.txt: the conntrack settings
 // hare knows (as --set arguments), and whether the oracle corrected IPv4
@@ -211,7 +225,7 @@ func readJSONLines[T any](t *testing.T, path string) []T {
 // reads its per-packet lines and final table.
 func replayCapture(t *testing.T, c *captureRun, path string) {
 	t.Helper()
-	sets, fixedIPv4, checksum0 := sysctlSettings(t, filepath.Join(referenceDir, c.name, "sysctl.txt"))
+	sets, fixedIPv4, checksum0 := sysctlSettings(t, filepath.Join(c.refDir, "sysctl.txt"))
 	if fixedIPv4 && !checksum0 {
 		// hare verifies the IPv4 header checksum with the other
 		// checksums (checksum=1); there is no switch for it alone.
@@ -298,6 +312,15 @@ func comparePackets(c *captureRun) {
 			add("state", kv, hv)
 		case len(k.CT) > 0 && k.CT[0].Dir != "" && k.CT[0].Dir != h.Dir:
 			add("dir", k.CT[0].Dir, h.Dir)
+		}
+		// A kernel id is a hash of the entry's address: an entry made after
+		// another was destroyed (a TCP reopen) can get the same address,
+		// and so the same id. A destroyed entry's id is free again.
+		for _, ev := range k.Events {
+			if ev.Event == "DESTROY" {
+				delete(h2k, k2h[ev.ID])
+				delete(k2h, ev.ID)
+			}
 		}
 		if ok && len(k.CT) > 0 && (k.CT[0].ID != 0 || h.ID != 0) && len(ms) == 0 {
 			kid, hid := k.CT[0].ID, h.ID
@@ -557,20 +580,44 @@ func TestKernelDiff(t *testing.T) {
 	captures, _ := filepath.Glob(filepath.Join(corpusDir, "*.pcap"))
 	more, _ := filepath.Glob(filepath.Join(corpusDir, "*.pcapng"))
 	captures = append(captures, more...)
-	slices.Sort(captures)
 	if len(captures) == 0 {
 		t.Skipf("skipping: no captures in %s", corpusDir)
 	}
+	kernelDiff(t, captures, referenceDir, 2800, 260)
+}
 
+// scenarioDir holds the generated scenarios (internal/scenario) and the
+// kernel's outputs for each, made by scripts/scenario-oracle.sh.
+const scenarioDir = "../../testdata/scenarios"
+
+// TestKernelDiffScenarios compares hare with the kernel on the generated
+// scenarios: what the shared corpus lacks (simultaneous open, window and RST
+// rules, ICMP errors with right and wrong destinations, fragments in every
+// order, ND/MLD, SCTP, UDP-Lite, DCCP, GRE). The references are in the
+// repository, so this test always runs.
+func TestKernelDiffScenarios(t *testing.T) {
+	captures, _ := filepath.Glob(filepath.Join(scenarioDir, "*.pcapng"))
+	if len(captures) < 20 {
+		t.Fatalf("found %d scenario captures in %s, want the generated set", len(captures), scenarioDir)
+	}
+	kernelDiff(t, captures, scenarioDir, 300, 40)
+}
+
+// kernelDiff replays captures as hare replay --clock frozen does and
+// compares each with the kernel's outputs in refRoot/NAME; it fails on any
+// difference not in knownDifferences, or if fewer than minPackets packets
+// and minEntries entries were compared.
+func kernelDiff(t *testing.T, captures []string, refRoot string, minPackets, minEntries int) {
+	slices.Sort(captures)
 	var runs []*captureRun
 	for _, path := range captures {
 		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".pcapng"), ".pcap")
-		dir := filepath.Join(referenceDir, name)
+		dir := filepath.Join(refRoot, name)
 		if _, err := os.Stat(filepath.Join(dir, "packets.jsonl")); err != nil {
 			t.Errorf("%s: no kernel reference in %s", name, dir)
 			continue
 		}
-		c := &captureRun{name: name}
+		c := &captureRun{name: name, refDir: dir}
 		c.kernel = readJSONLines[kernelPacket](t, filepath.Join(dir, "packets.jsonl"))
 		c.ktable = readJSONLines[ctfmt.Entry](t, filepath.Join(dir, "table.jsonl"))
 		c.kevents = readJSONLines[eventRec](t, filepath.Join(dir, "events.jsonl"))
@@ -654,8 +701,8 @@ func TestKernelDiff(t *testing.T) {
 	}
 	fmt.Fprintf(&b, "  %-12s %8s %8s %8s  unexplained differences (each fails the test)\n", "unknown", strconv.Itoa(tot.unknown), "", "")
 	t.Log(b.String())
-	if tot.packets < 2800 || tot.entries < 260 {
-		t.Errorf("compared only %d packets and %d entries; the reference has 2856 tracked records and 265 entries", tot.packets, tot.entries)
+	if tot.packets < minPackets || tot.entries < minEntries {
+		t.Errorf("compared only %d packets and %d entries, want at least %d and %d", tot.packets, tot.entries, minPackets, minEntries)
 	}
 }
 

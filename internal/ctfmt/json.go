@@ -157,7 +157,9 @@ func (j *Entry) tcpDetails(e *conntrack.Entry) {
 func tupleJSON(t *conntrack.Tuple) Tuple {
 	j := Tuple{Src: t.SrcAddr().String(), Dst: t.DstAddr().String(), Proto: uint8(t.Proto)}
 	switch t.Proto {
-	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoDCCP, packet.ProtoGRE:
+	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoGRE:
+		// Not DCCP: Linux 6.16+ tracks it generically, and ctnetlink
+		// then sends no port attributes.
 		s, d := t.SrcPort, t.DstPort
 		j.SPort, j.DPort = &s, &d
 	case packet.ProtoICMP, packet.ProtoICMPv6:

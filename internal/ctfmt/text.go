@@ -268,7 +268,7 @@ func appendTuple(b []byte, t *conntrack.Tuple) []byte {
 	b = AppendAddr(b, t.DstAddr())
 	b = append(b, ' ')
 	switch t.Proto {
-	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoDCCP:
+	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP: // DCCP is generic: no ports
 		b = append(b, "sport="...)
 		b = strconv.AppendUint(b, uint64(t.SrcPort), 10)
 		b = append(b, " dport="...)
