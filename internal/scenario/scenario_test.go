@@ -129,6 +129,20 @@ func TestMetadata(t *testing.T) {
 	}
 }
 
+// TestReadme checks that testdata/scenarios/README.md, which records what
+// the kernel made of each scenario, names every one.
+func TestReadme(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range scenario.All() {
+		if !strings.Contains(string(b), "`"+s.Name+"`") {
+			t.Errorf("README.md does not describe %s", s.Name)
+		}
+	}
+}
+
 // TestDecode decodes every frame and verifies its checksums: the Reason
 // must be the one the scenario built the frame to have, and every frame
 // must carry IP with documentation, link-local, multicast or unspecified
