@@ -39,15 +39,16 @@ type Table struct {
 
 // shard is one lock's worth of the table.
 type shard struct {
-	mu     sync.Mutex
-	idx    index    // guarded by mu: both tuples of every entry → slot
-	pages  []*page  // guarded by mu: entries, pageSize to a page
-	nslots uint32   // guarded by mu: slots handed out so far (free ones included)
-	free   []uint32 // guarded by mu: released slots
-	cursor int      // guarded by mu: where Reap and early drop resume
-	stats  Stats    // guarded by mu
-	num    uint32   // position in Table.shards
-	_      [64]byte // keep shards' hot fields on separate cache lines
+	mu      sync.Mutex
+	idx     index    // guarded by mu: both tuples of every entry → slot
+	pages   []*page  // guarded by mu: entries, pageSize to a page
+	nslots  uint32   // guarded by mu: slots handed out so far (free ones included)
+	free    []uint32 // guarded by mu: released slots
+	cursor  int      // guarded by mu: where Reap and early drop resume
+	stats   Stats    // guarded by mu
+	inserts uint64   // guarded by mu: entries ever inserted; a lookup miss stays valid while it is unchanged
+	num     uint32   // position in Table.shards
+	_       [64]byte // keep shards' hot fields on separate cache lines
 }
 
 // Entries live in fixed pages rather than one growing slice: growing never
@@ -170,6 +171,7 @@ func (t *Table) insertHashed(s *shard, i uint32, e *entry, ho, hr uint64) {
 	gen := d.gen
 	*d = *e
 	d.gen = gen
+	s.inserts++
 	s.pages[i>>pageShift].used[i&pageMask] = true
 	s.add(ho, i, DirOriginal)
 	s.add(hr, i, DirReply)

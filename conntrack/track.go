@@ -37,6 +37,11 @@ type Result struct {
 	pending     entry
 	pendingMask EventMask
 	hasPending  bool
+	// missShard and missInserts record the shard whose index Track found
+	// without the pending entry's tuple, and its insert count then:
+	// Confirm need not look again if nothing was inserted since.
+	missShard   uint32
+	missInserts uint64
 	events      [maxEvents]Event
 	nev         int
 }
@@ -49,6 +54,7 @@ const maxEvents = 4
 func (r *Result) reset() {
 	r.State, r.Dir, r.Reason, r.PacketReason = StateInvalid, DirOriginal, ReasonNone, packet.ReasonNone
 	r.Ref, r.ID, r.New, r.Drop, r.hasPending, r.nev = Ref{}, 0, false, false, false, 0
+	r.missShard, r.missInserts = ^uint32(0), 0
 }
 
 // Track runs conntrack on a decoded packet at time now (ns, the caller's
@@ -155,6 +161,7 @@ func (t *Table) resolve(p *packet.Parsed, k *Tuple, s *Settings, now int64, res 
 		found = false
 	}
 	if !found {
+		res.missShard, res.missInserts = sh.num, sh.inserts
 		sh.mu.Unlock()
 		t.newEntry(p, k, s, now, res)
 		return
@@ -272,7 +279,12 @@ func (t *Table) Confirm(res *Result, now int64) {
 	_, hr := t.hashes(&e.tuple[DirReply])
 	sh := &t.shards[shardH&t.mask]
 	sh.mu.Lock()
-	switch j, _, ok := sh.find(&e.tuple[DirOriginal], ho); {
+	var j uint32
+	var ok bool
+	if res.missShard != sh.num || res.missInserts != sh.inserts {
+		j, _, ok = sh.find(&e.tuple[DirOriginal], ho)
+	}
+	switch {
 	case ok:
 		// Another worker confirmed the same connection first (Linux
 		// nf_ct_resolve_clash): this packet joins that entry.
