@@ -30,8 +30,8 @@ func icmp4(src, dst netip.Addr, id uint16, msg []byte) []byte {
 	return pt.IPv4(src, dst, pt.ProtoICMP, msg, pt.ID(id))
 }
 
-// icmp6 returns an ICMPv6 message built by mk (which needs the addresses
-// for its checksum) in an IPv6 packet.
+// icmp6 returns msg, an ICMPv6 message checksummed for src and dst, in an
+// IPv6 packet.
 func icmp6(src, dst netip.Addr, msg []byte, opts ...pt.IPv6Option) []byte {
 	return pt.IPv6(src, dst, pt.ProtoICMPv6, msg, opts...)
 }

@@ -152,7 +152,7 @@ const (
 
 func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
-// sctpInitAck returns an INIT ACK chunk (RFC 9260 §3.3.3) carrying a State
+// sctpInitAckChunk returns an INIT ACK chunk (RFC 9260 §3.3.3) carrying a State
 // Cookie parameter (type 7).
 func sctpInitAckChunk(initTag, arwnd uint32, outStreams, inStreams uint16, initTSN uint32, cookie []byte) []byte {
 	v := u32(initTag)
