@@ -49,27 +49,26 @@ func udpPacket(e *entry, s *Settings, now int64) (verdict, int64, EventMask) {
 // udp_timeout_stream, with no 2-second wait (the kernel reference's
 // udplite_vs_udp scenario shows it).
 func udplitePacket(e *entry, s *Settings) (verdict, int64, EventMask) {
-	if e.status&StatusSeenReply == 0 {
-		return vAccept, s.timeout(setUDP), 0
-	}
-	var ev EventMask
-	if e.status&(StatusAssured|StatusNATClash) == 0 {
-		e.status |= StatusAssured
-		ev = EventAssured
-	}
-	return vAccept, s.timeout(setUDPStream), ev
+	return repliedStream(e, s.timeout(setUDP), s.timeout(setUDPStream))
 }
 
 // grePacket mirrors Linux gre_packet: gre_timeout until a reply, then
 // gre_timeout_stream and ASSURED.
 func grePacket(e *entry, s *Settings) (verdict, int64, EventMask) {
+	return repliedStream(e, s.timeout(setGRE), s.timeout(setGREStream))
+}
+
+// repliedStream is the rule UDP-Lite and GRE share: the unreplied timeout
+// until a reply has been seen, then the stream timeout and ASSURED (never
+// for a NAT clash entry, which is meant to time out soon).
+func repliedStream(e *entry, unreplied, stream int64) (verdict, int64, EventMask) {
 	if e.status&StatusSeenReply == 0 {
-		return vAccept, s.timeout(setGRE), 0
+		return vAccept, unreplied, 0
 	}
 	var ev EventMask
 	if e.status&(StatusAssured|StatusNATClash) == 0 {
 		e.status |= StatusAssured
 		ev = EventAssured
 	}
-	return vAccept, s.timeout(setGREStream), ev
+	return vAccept, stream, ev
 }
