@@ -61,7 +61,7 @@ func (t *Table) icmpError(p *packet.Parsed, s *Settings, csumBad bool, zone uint
 		}
 		if isNDorMLD(typ) {
 			res.State = StateUntracked
-			t.countUntracked(zone)
+			t.countUntracked()
 			return true
 		}
 		if typ >= 128 && typ != 137 {
@@ -153,9 +153,4 @@ func (t *Table) related(p *packet.Parsed, zone uint16, now int64, res *Result) {
 	res.State, res.Dir, res.Ref, res.ID = StateRelated, dir, ref(sh, i), e.id
 }
 
-func (t *Table) countUntracked(zone uint16) {
-	s := &t.shards[uint64(zone)&t.mask]
-	s.mu.Lock()
-	s.stats.Untracked++
-	s.mu.Unlock()
-}
+func (t *Table) countUntracked() { t.untrackedN.Add(1) }

@@ -93,6 +93,8 @@ func (t *Table) Stats() Stats {
 		st.add(&s.stats)
 		s.mu.Unlock()
 	}
+	st.Invalid += t.invalidN.Load()
+	st.Untracked += t.untrackedN.Load()
 	return st
 }
 

@@ -35,6 +35,10 @@ type Table struct {
 	nextID   atomic.Uint32
 	events   *Events
 	reapNext atomic.Uint32 // next shard Reap visits
+
+	// Counters of packets decided without a shard lock (Stats adds them).
+	invalidN   atomic.Uint64
+	untrackedN atomic.Uint64
 }
 
 // shard is one lock's worth of the table.

@@ -140,12 +140,12 @@ func (t *Table) Process(p *packet.Parsed, zone uint16, now int64, res *Result) {
 }
 
 // invalid records an invalid verdict and counts it.
-func (t *Table) invalid(res *Result, zone uint16, r Reason) {
+//
+// Packets found invalid before any lookup are counted with an atomic, not
+// under a shard lock: a flood of them must not serialise the workers.
+func (t *Table) invalid(res *Result, _ uint16, r Reason) {
 	res.State, res.Reason = StateInvalid, r
-	s := &t.shards[uint64(zone)&t.mask]
-	s.mu.Lock()
-	s.stats.Invalid++
-	s.mu.Unlock()
+	t.invalidN.Add(1)
 }
 
 // resolve looks the tuple up and runs the protocol handler
