@@ -46,7 +46,7 @@ func isICMPv4Error(typ uint8) bool {
 // and replies are left to the normal path.
 func (t *Table) icmpError(p *packet.Parsed, s *Settings, csumBad bool, zone uint16, now int64, res *Result) bool {
 	if !p.HasTransport() || p.L4Len < 8 {
-		t.invalid(res, zone, ReasonICMPTruncated)
+		t.invalid(res, ReasonICMPTruncated)
 		return true
 	}
 	typ := p.ICMP.Type
@@ -56,7 +56,7 @@ func (t *Table) icmpError(p *packet.Parsed, s *Settings, csumBad bool, zone uint
 		// bad checksum invalid ("ICMPv6 checksum failed",
 		// ipv6_routing-type0_icmp6-and-udp packets 1-2).
 		if csumBad {
-			t.invalid(res, zone, ReasonBadChecksum)
+			t.invalid(res, ReasonBadChecksum)
 			return true
 		}
 		if isNDorMLD(typ) {
@@ -72,11 +72,11 @@ func (t *Table) icmpError(p *packet.Parsed, s *Settings, csumBad bool, zone uint
 		}
 	} else {
 		if csumBad {
-			t.invalid(res, zone, ReasonBadChecksum)
+			t.invalid(res, ReasonBadChecksum)
 			return true
 		}
 		if typ > nrICMPTypes {
-			t.invalid(res, zone, ReasonICMPBadType)
+			t.invalid(res, ReasonICMPBadType)
 			return true
 		}
 		if !isICMPv4Error(typ) {
@@ -95,7 +95,7 @@ func (t *Table) icmpv6Redirect(p *packet.Parsed, zone uint16, now int64, res *Re
 		return false // goes on to the normal path, where it cannot be inverted: invalid
 	}
 	if p.HopLimit != 255 || !p.Src.IsLinkLocalUnicast() {
-		t.invalid(res, zone, ReasonICMPRedirect)
+		t.invalid(res, ReasonICMPRedirect)
 		return true
 	}
 	// Linux reads only the first option: it must be the Redirected Header.
@@ -115,12 +115,12 @@ const ndRedirectFirstOpt = 40
 func (t *Table) related(p *packet.Parsed, zone uint16, now int64, res *Result) {
 	var inner Tuple
 	if !inner.fromQuote(&p.Quote, zone) {
-		t.invalid(res, zone, ReasonICMPNoTuple)
+		t.invalid(res, ReasonICMPNoTuple)
 		return
 	}
 	k, ok := inner.invert()
 	if !ok {
-		t.invalid(res, zone, ReasonICMPNoTuple)
+		t.invalid(res, ReasonICMPNoTuple)
 		return
 	}
 	sh := t.shardOf(&k)

@@ -86,7 +86,7 @@ func (t *Table) track(p *packet.Parsed, zone uint16, now int64, res *Result) {
 		case r == packet.ReasonBadIPv4Checksum:
 			// Linux ip_rcv drops these before netfilter.
 			res.PacketReason = r
-			t.invalid(res, zone, ReasonBadChecksum)
+			t.invalid(res, ReasonBadChecksum)
 			return
 		case r == packet.ReasonUDPZeroChecksum6:
 			// Linux udp_error: a datagram without a checksum is fine,
@@ -108,24 +108,24 @@ func (t *Table) track(p *packet.Parsed, zone uint16, now int64, res *Result) {
 		}
 	case packet.ProtoTCP:
 		if r := tcpError(p, csumBad, s); r != ReasonNone {
-			t.invalid(res, zone, r)
+			t.invalid(res, r)
 			return
 		}
 	case packet.ProtoUDP, packet.ProtoUDPLite:
 		if r := udpError(p, csumBad); r != ReasonNone {
-			t.invalid(res, zone, r)
+			t.invalid(res, r)
 			return
 		}
 	case packet.ProtoSCTP:
 		if r := sctpError(p, csumBad, s); r != ReasonNone {
-			t.invalid(res, zone, r)
+			t.invalid(res, r)
 			return
 		}
 	}
 	var k Tuple
 	if !k.fromPacket(p, zone) {
 		res.PacketReason = p.Reason
-		t.invalid(res, zone, ReasonNoTuple)
+		t.invalid(res, ReasonNoTuple)
 		return
 	}
 	t.resolve(p, &k, s, now, res, false)
@@ -143,7 +143,7 @@ func (t *Table) Process(p *packet.Parsed, zone uint16, now int64, res *Result) {
 //
 // Packets found invalid before any lookup are counted with an atomic, not
 // under a shard lock: a flood of them must not serialise the workers.
-func (t *Table) invalid(res *Result, _ uint16, r Reason) {
+func (t *Table) invalid(res *Result, r Reason) {
 	res.State, res.Reason = StateInvalid, r
 	t.invalidN.Add(1)
 }
@@ -229,7 +229,7 @@ func (t *Table) resolve(p *packet.Parsed, k *Tuple, s *Settings, now int64, res 
 func (t *Table) newEntry(p *packet.Parsed, k *Tuple, s *Settings, now int64, res *Result) {
 	reply, ok := k.invert()
 	if !ok {
-		t.invalid(res, k.Zone, ReasonNoInvert)
+		t.invalid(res, ReasonNoInvert)
 		return
 	}
 	if !t.makeRoom(k, s, now, res) {
@@ -247,14 +247,14 @@ func (t *Table) newEntry(p *packet.Parsed, k *Tuple, s *Settings, now int64, res
 		r = sctpNew(e, p, s)
 	}
 	if r != ReasonNone {
-		t.invalid(res, k.Zone, r)
+		t.invalid(res, r)
 		return
 	}
 	v, timeout, ev, r := t.handle(e, p, DirOriginal, s, now)
 	res.Reason = r
 	if v == vInvalid || v == vRepeat {
 		res.Reason = r
-		t.invalid(res, k.Zone, r)
+		t.invalid(res, r)
 		return
 	}
 	ev |= t.account(e, p, DirOriginal, s, now, timeout)
