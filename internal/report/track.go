@@ -409,11 +409,16 @@ func (tr *Tracker) end() {
 	tr.table, tr.bus, tr.sub, tr.defrag = nil, nil, nil, nil
 }
 
-// entryState is the state shown in the summary's entry table: the TCP
-// state, or the status for protocols without states.
+// entryState is the state shown in the summary's entry table: the TCP or
+// SCTP state, or the status for protocols without states.
 func entryState(e *conntrack.Entry) string {
-	if e.Orig.Proto == packet.ProtoTCP {
+	switch e.Orig.Proto {
+	case packet.ProtoTCP:
 		return e.TCPState.String()
+	case packet.ProtoSCTP:
+		if e.SCTPState != conntrack.SCTPNone {
+			return e.SCTPState.String()
+		}
 	}
 	switch {
 	case e.Status.Has(conntrack.StatusAssured):

@@ -52,7 +52,7 @@ type DefragStats struct {
 }
 
 // EntryRow counts the final entries of one protocol in one state: the TCP
-// state, or for other protocols ASSURED, SEEN_REPLY or UNREPLIED.
+// or SCTP state, or for other protocols ASSURED, SEEN_REPLY or UNREPLIED.
 type EntryRow struct {
 	Proto   string `json:"proto"`
 	State   string `json:"state"`
