@@ -1,0 +1,616 @@
+package ruleset
+
+import (
+	"strconv"
+	"strings"
+)
+
+// rule parses statements up to the end of the statement line.
+func (p *parser) rule() *Rule {
+	r := &Rule{Pos: p.peek().pos}
+	for !p.atStmtEnd() {
+		if p.isWord("comment") {
+			p.i++
+			r.Comment = p.str()
+			continue
+		}
+		r.Stmts = append(r.Stmts, p.stmt())
+	}
+	return r
+}
+
+var verdictWords = map[string]bool{"accept": true, "drop": true, "continue": true, "return": true, "jump": true, "goto": true}
+
+var relOps = map[string]string{"==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">=", "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
+
+func (p *parser) stmt() Stmt {
+	t := p.peek()
+	if t.kind == tokWord {
+		switch {
+		case verdictWords[t.text]:
+			return &VerdictStmt{p.verdict()}
+		case t.text == "counter":
+			p.i++
+			s := &CounterStmt{Pos: t.pos}
+			if p.acceptWord("name") {
+				s.Name = p.primary()
+			}
+			if p.acceptWord("packets") {
+				s.Packets = p.number()
+				p.expectWord("bytes")
+				s.Bytes = p.number()
+			}
+			return s
+		case t.text == "log":
+			return p.logStmt()
+		case t.text == "limit":
+			return p.limitStmt()
+		case t.text == "quota":
+			return p.quotaStmt()
+		case t.text == "reject":
+			p.i++
+			s := &RejectStmt{Pos: t.pos}
+			if p.acceptWord("with") {
+				s.With = p.name()
+				if s.With == "tcp" {
+					p.expectWord("reset")
+				} else {
+					p.acceptWord("type")
+					s.Type = p.primary()
+				}
+			}
+			return s
+		case t.text == "notrack":
+			p.i++
+			return &SimpleStmt{Pos: t.pos, Word: t.text}
+		case t.text == "snat" || t.text == "dnat" || t.text == "masquerade" || t.text == "redirect":
+			return p.natStmt()
+		case t.text == "add" || t.text == "update" || t.text == "delete":
+			if p.peekN(1).kind == tokAt {
+				return p.dynset()
+			}
+		}
+		if isSelectorStart(t.text) {
+			return p.matchOrSet()
+		}
+	}
+	if t.kind == tokAt || t.kind == tokString || t.kind == tokWord {
+		// A constant on the left (rare) or something unknown: raw.
+		return p.raw()
+	}
+	p.unexpected(t, "")
+	return nil
+}
+
+// raw consumes the rest of the statement line as a RawStmt.
+func (p *parser) raw() Stmt {
+	s := &RawStmt{Pos: p.peek().pos}
+	depth := 0
+	for {
+		t := p.peek()
+		if t.kind == tokEOF || depth == 0 && (t.kind == tokNL || t.kind == tokPunct && t.text == "}") {
+			return s
+		}
+		if t.kind == tokPunct && t.text == "{" {
+			depth++
+		}
+		if t.kind == tokPunct && t.text == "}" {
+			depth--
+		}
+		if t.kind == tokNL {
+			p.i++
+			continue
+		}
+		w := t.text
+		switch t.kind {
+		case tokString:
+			w = strconv.Quote(t.text)
+		case tokAt:
+			w = "@" + t.text
+		}
+		s.Words = append(s.Words, w)
+		p.i++
+	}
+}
+
+func (p *parser) verdict() Verdict {
+	t := p.next()
+	v := Verdict{Pos: t.pos, Kind: t.text}
+	if t.text == "jump" || t.text == "goto" {
+		v.Chain = p.name()
+	}
+	return v
+}
+
+func (p *parser) matchOrSet() Stmt {
+	pos := p.peek().pos
+	x := p.lhs()
+	if sel, ok := x.(*Selector); ok && p.acceptWord("set") {
+		return &SetStmt{Pos: pos, Key: sel, Val: p.rhsValue()}
+	}
+	if p.acceptWord("vmap") {
+		return &VmapStmt{Pos: pos, X: x, Map: p.primary()}
+	}
+	m := &Match{Pos: pos, X: x}
+	t := p.peek()
+	if op, ok := relOps[t.text]; ok && (t.kind == tokPunct || t.kind == tokWord) {
+		p.i++
+		m.Op = op
+	}
+	m.Y = p.rhs()
+	return m
+}
+
+// lhs parses the left side of a match: a selector, concatenations and
+// bit operations.
+func (p *parser) lhs() Expr {
+	x := p.lhsTerm()
+	if p.isPunct(".") {
+		c := &Concat{Pos: x.Position(), Xs: []Expr{x}}
+		for p.acceptPunct(".") {
+			c.Xs = append(c.Xs, p.lhsTerm())
+		}
+		x = c
+	}
+	return x
+}
+
+func (p *parser) lhsTerm() Expr {
+	x := p.selectorOrValue()
+	for {
+		t := p.peek()
+		if t.kind == tokPunct && (t.text == "&" || t.text == "|" || t.text == "^" || t.text == "<<" || t.text == ">>") {
+			p.i++
+			x = &Binop{Pos: x.Position(), Op: t.text, X: x, Y: p.primary()}
+			continue
+		}
+		return x
+	}
+}
+
+func (p *parser) selectorOrValue() Expr {
+	t := p.peek()
+	if t.kind == tokWord && isSelectorStart(t.text) {
+		n := p.peekN(1)
+		if f, ok := payloadFields[t.text]; !ok || n.kind == tokWord && f[n.text] || t.text == "tcp" && n.text == "option" {
+			return p.selector()
+		}
+	}
+	return p.primary()
+}
+
+// selector reads a selector's keywords.
+func (p *parser) selector() *Selector {
+	t := p.next()
+	s := &Selector{Pos: t.pos, Words: []string{t.text}}
+	add := func() { s.Words = append(s.Words, p.next().text) }
+	switch w := t.text; {
+	case w == "meta":
+		add()
+	case unqualifiedMeta[w]:
+		s.Words = []string{"meta", w}
+	case w == "ct":
+		if p.isWord("original") || p.isWord("reply") {
+			add()
+			if p.isWord("ip") || p.isWord("ip6") {
+				add()
+			}
+		}
+		add()
+	case w == "fib":
+		s.Args = append(s.Args, &Value{Pos: p.peek().pos, Text: p.next().text})
+		for p.acceptPunct(".") {
+			s.Args = append(s.Args, &Value{Pos: p.peek().pos, Text: p.next().text})
+		}
+		add()
+	case w == "rt":
+		if p.isWord("ip") || p.isWord("ip6") {
+			add()
+		}
+		add()
+	case w == "tcp" && p.isWord("option"):
+		add()
+		add()
+		if t := p.peek(); t.kind == tokWord && !p.selectorEnd() {
+			add()
+		}
+	case w == "numgen":
+		add()
+		p.expectWord("mod")
+		s.Words = append(s.Words, "mod", p.next().text)
+		if p.acceptWord("offset") {
+			s.Words = append(s.Words, "offset", p.next().text)
+		}
+	case w == "socket" && p.isWord("cgroupv2"):
+		add()
+		add()
+		add()
+	default:
+		if p.peek().kind == tokWord && payloadFields[w] != nil && payloadFields[w][p.peek().text] {
+			add()
+		} else if payloadFields[w] != nil || w == "socket" || w == "osf" || w == "exthdr" {
+			if p.peek().kind == tokWord {
+				add()
+			}
+		}
+	}
+	return s
+}
+
+func (p *parser) selectorEnd() bool {
+	t := p.peek()
+	_, op := relOps[t.text]
+	return op || t.text == "set" || t.text == "exists" || t.text == "missing"
+}
+
+// rhs parses the right side of a match: a value, a comma list, a set, a
+// range, a prefix, a concatenation.
+func (p *parser) rhs() Expr {
+	x := p.concatExpr()
+	if p.isPunct(",") {
+		l := &List{Pos: x.Position(), Xs: []Expr{x}}
+		for p.acceptPunct(",") {
+			l.Xs = append(l.Xs, p.concatExpr())
+		}
+		return l
+	}
+	if p.isPunct("/") {
+		// tcp flags syn / syn,ack: a mask.
+		p.i++
+		m := p.concatExpr()
+		if p.isPunct(",") {
+			l := &List{Pos: m.Position(), Xs: []Expr{m}}
+			for p.acceptPunct(",") {
+				l.Xs = append(l.Xs, p.concatExpr())
+			}
+			m = l
+		}
+		return &Binop{Pos: x.Position(), Op: "/", X: x, Y: m}
+	}
+	return x
+}
+
+// rhsValue parses the value of a set statement: a selector or a constant,
+// with bit operations and map lookups.
+func (p *parser) rhsValue() Expr {
+	x := p.lhs()
+	if p.acceptWord("map") {
+		x = &MapLookup{Pos: x.Position(), X: x, Map: p.primary()}
+	}
+	return x
+}
+
+func (p *parser) concatExpr() Expr {
+	x := p.rangeExpr()
+	if p.isPunct(".") {
+		c := &Concat{Pos: x.Position(), Xs: []Expr{x}}
+		for p.acceptPunct(".") {
+			c.Xs = append(c.Xs, p.rangeExpr())
+		}
+		x = c
+	}
+	return x
+}
+
+func (p *parser) rangeExpr() Expr {
+	x := p.selectorOrValue()
+	if p.isPunct("-") {
+		p.i++
+		return &Range{Pos: x.Position(), Lo: x, Hi: p.primary()}
+	}
+	for {
+		t := p.peek()
+		if t.kind == tokPunct && (t.text == "&" || t.text == "|" || t.text == "^") {
+			p.i++
+			x = &Binop{Pos: x.Position(), Op: t.text, X: x, Y: p.primary()}
+			continue
+		}
+		return x
+	}
+}
+
+// primary parses a single value: literal, @set, { set }, ( expr ), or a
+// word split into a range or prefix.
+func (p *parser) primary() Expr {
+	t := p.peek()
+	switch t.kind {
+	case tokAt:
+		p.i++
+		return &SetRef{Pos: t.pos, Name: t.text}
+	case tokString:
+		p.i++
+		return &Value{Pos: t.pos, Text: t.text, Quoted: true}
+	case tokPunct:
+		switch t.text {
+		case "{":
+			return p.setExpr()
+		case "(":
+			p.i++
+			x := p.lhs()
+			for p.acceptPunct("|") {
+				x = &Binop{Pos: x.Position(), Op: "|", X: x, Y: p.lhs()}
+			}
+			p.expectPunct(")")
+			return x
+		case "*":
+			p.i++
+			return &Wildcard{Pos: t.pos}
+		case "-":
+			p.i++
+			n := p.next()
+			return &Value{Pos: t.pos, Text: "-" + n.text}
+		}
+	case tokWord:
+		if verdictWords[t.text] {
+			v := p.verdict()
+			return &v
+		}
+		p.i++
+		return wordValue(t)
+	}
+	p.unexpected(t, "value")
+	return nil
+}
+
+// wordValue splits a word that lexed as one but is a prefix (a/n) or a
+// range (a-b).
+func wordValue(t token) Expr {
+	w := t.text
+	if i := strings.LastIndexByte(w, '/'); i > 0 {
+		if n, err := strconv.Atoi(w[i+1:]); err == nil {
+			return &Prefix{Pos: t.pos, X: &Value{Pos: t.pos, Text: w[:i]}, Len: n}
+		}
+	}
+	if i := strings.IndexByte(w, '-'); i > 0 && looksNumeric(w[:i]) && looksNumeric(w[i+1:]) {
+		return &Range{Pos: t.pos, Lo: &Value{Pos: t.pos, Text: w[:i]}, Hi: &Value{Pos: t.pos, Text: w[i+1:]}}
+	}
+	return &Value{Pos: t.pos, Text: w}
+}
+
+func looksNumeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '.' || c == ':' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == 'x') {
+			return false
+		}
+	}
+	return s[0] >= '0' && s[0] <= '9' || strings.Contains(s, ":")
+}
+
+// setExpr parses { elem, ... } with map elements and element options.
+func (p *parser) setExpr() *SetExpr {
+	open := p.expectPunct("{")
+	s := &SetExpr{Pos: open.pos}
+	for {
+		p.skipNL()
+		if p.acceptPunct("}") {
+			return s
+		}
+		x := p.concatExpr()
+		x = p.elemOpts(x)
+		if p.acceptPunct(":") {
+			p.skipNL()
+			v := p.concatExpr()
+			if vv, ok := v.(*Value); ok && (vv.Text == "jump" || vv.Text == "goto") {
+				v = &Verdict{Pos: vv.Pos, Kind: vv.Text, Chain: p.name()}
+			}
+			x = &MapElem{Pos: x.Position(), Key: x, Val: v}
+		}
+		s.Elems = append(s.Elems, x)
+		p.skipNL()
+		if !p.acceptPunct(",") {
+			p.skipNL()
+			p.expectPunct("}")
+			return s
+		}
+	}
+}
+
+func (p *parser) elemOpts(x Expr) Expr {
+	var e *Elem
+	get := func() *Elem {
+		if e == nil {
+			e = &Elem{Pos: x.Position(), X: x}
+		}
+		return e
+	}
+	for {
+		t := p.peek()
+		switch {
+		case t.kind == tokWord && t.text == "timeout":
+			p.i++
+			get().Timeout = p.name()
+		case t.kind == tokWord && t.text == "expires":
+			p.i++
+			get().Expires = p.name()
+		case t.kind == tokWord && t.text == "comment":
+			p.i++
+			get().Comment = p.str()
+		case t.kind == tokWord && (t.text == "counter" || t.text == "limit" || t.text == "quota"):
+			get().Stmts = append(get().Stmts, p.stmt())
+		default:
+			if e != nil {
+				return e
+			}
+			return x
+		}
+	}
+}
+
+func (p *parser) dynset() Stmt {
+	t := p.next()
+	s := &DynsetStmt{Pos: t.pos, Op: t.text, Set: p.next().text}
+	p.expectPunct("{")
+	s.Key = p.concatExpr()
+	if p.acceptWord("timeout") {
+		s.Timeout = p.name()
+	}
+	for !p.isPunct("}") {
+		s.Stmts = append(s.Stmts, p.stmt())
+	}
+	p.expectPunct("}")
+	return s
+}
+
+func (p *parser) logStmt() Stmt {
+	t := p.next()
+	s := &LogStmt{Pos: t.pos}
+	for {
+		k := p.peek()
+		if k.kind != tokWord {
+			return s
+		}
+		switch k.text {
+		case "prefix", "level", "group", "snaplen", "queue-threshold":
+			p.i++
+			s.Opts = append(s.Opts, Option{Key: k.text, Value: p.primary()})
+		case "flags":
+			p.i++
+			s.Opts = append(s.Opts, Option{Key: k.text, Value: p.rhs()})
+		default:
+			return s
+		}
+	}
+}
+
+var limitUnits = map[string]bool{"bytes": true, "kbytes": true, "mbytes": true}
+
+func (p *parser) limitStmt() Stmt {
+	t := p.next()
+	s := &LimitStmt{Pos: t.pos}
+	if p.acceptWord("name") {
+		s.Name = p.primary()
+		return s
+	}
+	p.expectWord("rate")
+	if p.acceptWord("over") {
+		s.Over = true
+	} else {
+		p.acceptWord("until")
+	}
+	w := p.next()
+	text := w.text
+	// "10/second" is one word; "10 mbytes/second" two.
+	if i := strings.IndexByte(text, '/'); i > 0 {
+		s.Per = text[i+1:]
+		text = text[:i]
+	}
+	n, err := parseUint(text)
+	if err != nil {
+		p.failAt(w, "syntax error, bad rate %q", w.text)
+	}
+	s.Rate = n
+	if s.Per == "" {
+		u := p.next()
+		unit := u.text
+		if i := strings.IndexByte(unit, '/'); i > 0 {
+			s.Per = unit[i+1:]
+			unit = unit[:i]
+		} else if p.acceptPunct("/") {
+			s.Per = p.name()
+		}
+		if !limitUnits[unit] {
+			p.failAt(u, "syntax error, bad rate unit %q", u.text)
+		}
+		s.RateUnit = unit
+	}
+	if p.acceptWord("burst") {
+		s.Burst = p.number()
+		if p.isWord("packets") || limitUnits[p.peek().text] {
+			s.BurstUnit = p.next().text
+		}
+	}
+	return s
+}
+
+func (p *parser) quotaStmt() Stmt {
+	t := p.next()
+	s := &QuotaStmt{Pos: t.pos}
+	if p.acceptWord("name") {
+		s.Name = p.primary()
+		return s
+	}
+	if p.acceptWord("over") {
+		s.Over = true
+	} else {
+		p.acceptWord("until")
+	}
+	s.Bytes = p.bytes()
+	if p.acceptWord("used") {
+		s.Used = p.bytes()
+	}
+	return s
+}
+
+func (p *parser) bytes() uint64 {
+	n := p.number()
+	u := p.next()
+	switch u.text {
+	case "bytes":
+	case "kbytes":
+		n <<= 10
+	case "mbytes":
+		n <<= 20
+	case "gbytes":
+		n <<= 30
+	default:
+		p.unexpected(u, "bytes unit")
+	}
+	return n
+}
+
+func (p *parser) natStmt() Stmt {
+	t := p.next()
+	s := &NatStmt{Pos: t.pos, Kind: t.text}
+	if p.isWord("ip") || p.isWord("ip6") {
+		s.Family = p.next().text
+	}
+	if p.acceptWord("prefix") {
+		s.Prefix = true
+	}
+	if p.acceptWord("to") || (s.Kind == "snat" || s.Kind == "dnat") && !p.atStmtEnd() {
+		if p.acceptPunct(":") {
+			s.Port = p.concatExpr()
+		} else {
+			x := p.natAddr(s)
+			s.Addr = x
+			if p.acceptWord("map") {
+				s.Addr = &MapLookup{Pos: x.Position(), X: x, Map: p.primary()}
+			} else if p.acceptPunct(":") {
+				s.Port = p.concatExpr()
+			}
+		}
+	}
+	for {
+		k := p.peek()
+		if k.kind == tokWord && (k.text == "random" || k.text == "fully-random" || k.text == "persistent") {
+			p.i++
+			s.Flags = append(s.Flags, k.text)
+			p.acceptPunct(",")
+			continue
+		}
+		return s
+	}
+}
+
+// natAddr reads a nat target address; a word like 1.2.3.4:80 carries its
+// port, and [::1]:80 is an IPv6 address with a port.
+func (p *parser) natAddr(s *NatStmt) Expr {
+	t := p.peek()
+	if t.kind == tokPunct && t.text == "[" {
+		p.i++
+		a := p.concatExpr()
+		p.expectPunct("]")
+		return a
+	}
+	if t.kind == tokWord && strings.Count(t.text, ":") == 1 && strings.Count(t.text, ".") == 3 {
+		p.i++
+		i := strings.IndexByte(t.text, ':')
+		s.Port = wordValue(token{pos: t.pos, text: t.text[i+1:]})
+		return wordValue(token{pos: t.pos, text: t.text[:i]})
+	}
+	return p.concatExpr()
+}

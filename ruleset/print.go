@@ -1,0 +1,249 @@
+package ruleset
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// PrintOptions controls Print.
+type PrintOptions struct {
+	Handles bool // "# handle N" after tables, chains, sets, objects, rules (nft -a)
+}
+
+// Print writes rs as `nft list ruleset` (nft 1.0.6) prints it.
+func Print(w io.Writer, rs *Ruleset, o PrintOptions) error {
+	var b strings.Builder
+	for _, t := range rs.Tables {
+		printTable(&b, t, o)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func handle(b *strings.Builder, o PrintOptions, h uint64) {
+	if o.Handles {
+		fmt.Fprintf(b, " # handle %d", h)
+	}
+}
+
+// printTable prints a table: objects, then sets and maps, then chains,
+// separated by blank lines (nft 1.0.6 order).
+func printTable(b *strings.Builder, t *Table, o PrintOptions) {
+	fmt.Fprintf(b, "table %s %s {", t.Family, t.Name)
+	handle(b, o, t.Handle)
+	b.WriteByte('\n')
+	first := true
+	sep := func() {
+		if !first {
+			b.WriteByte('\n')
+		}
+		first = false
+	}
+	if len(t.Flags) > 0 {
+		fmt.Fprintf(b, "\tflags %s\n", strings.Join(t.Flags, ","))
+		first = false
+	}
+	if t.Comment != "" {
+		fmt.Fprintf(b, "\tcomment %q\n", t.Comment)
+		first = false
+	}
+	for _, ob := range t.Objects {
+		sep()
+		printObject(b, ob, o)
+	}
+	for _, s := range t.Sets {
+		sep()
+		printSet(b, t, s, o)
+	}
+	for _, c := range t.Chains {
+		sep()
+		printChain(b, t, c, o)
+	}
+	b.WriteString("}\n")
+}
+
+func printObject(b *strings.Builder, ob *Object, o PrintOptions) {
+	fmt.Fprintf(b, "\t%s %s {", ob.Kind, ob.Name)
+	handle(b, o, ob.Handle)
+	b.WriteByte('\n')
+	if ob.Comment != "" {
+		fmt.Fprintf(b, "\t\tcomment %q\n", ob.Comment)
+	}
+	switch ob.Kind {
+	case "counter":
+		b.WriteString("\t\tpackets 0 bytes 0\n")
+	default:
+		for _, f := range ob.Fields {
+			fmt.Fprintf(b, "\t\t%s\n", strings.Join(f, " "))
+		}
+	}
+	b.WriteString("\t}\n")
+}
+
+func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
+	kw := "set"
+	if s.IsMap {
+		kw = "map"
+	}
+	fmt.Fprintf(b, "\t%s %s {", kw, s.Name)
+	handle(b, o, s.Handle)
+	b.WriteByte('\n')
+	typ := strings.Join(s.Key, " . ")
+	switch {
+	case s.KeyTypeof != nil:
+		fmt.Fprintf(b, "\t\ttypeof %s", exprString(s.KeyTypeof, ctx{}))
+	default:
+		fmt.Fprintf(b, "\t\ttype %s", typ)
+	}
+	if s.IsMap {
+		b.WriteString(" : ")
+		if s.DataIsInterval {
+			b.WriteString("interval ")
+		}
+		if s.DataTypeof != nil {
+			b.WriteString(exprString(s.DataTypeof, ctx{}))
+		} else {
+			b.WriteString(s.Data)
+		}
+	}
+	b.WriteByte('\n')
+	if s.Policy != "" {
+		fmt.Fprintf(b, "\t\tpolicy %s\n", s.Policy)
+	}
+	if s.Size != 0 {
+		fmt.Fprintf(b, "\t\tsize %d\n", s.Size)
+	}
+	if len(s.Flags) > 0 {
+		fmt.Fprintf(b, "\t\tflags %s\n", strings.Join(s.Flags, ","))
+	}
+	if s.Timeout != "" {
+		fmt.Fprintf(b, "\t\ttimeout %s\n", s.Timeout)
+	}
+	if s.GCInterval != "" {
+		fmt.Fprintf(b, "\t\tgc-interval %s\n", s.GCInterval)
+	}
+	if s.AutoMerge {
+		b.WriteString("\t\tauto-merge\n")
+	}
+	if s.Counter {
+		b.WriteString("\t\tcounter\n")
+	}
+	if s.Comment != "" {
+		fmt.Fprintf(b, "\t\tcomment %q\n", s.Comment)
+	}
+	if len(s.Elems) > 0 {
+		c := ctx{typ: typ, family: t.Family}
+		if s.KeyTypeof != nil {
+			c.typ = typeOfExpr(s.KeyTypeof)
+		}
+		elems := normaliseElems(s.Elems, c, !s.IsMap && len(s.Key) <= 1)
+		per := elemsPerLine(c.typ, s.IsMap || len(s.Key) > 1 || s.KeyTypeof != nil && strings.Contains(c.typ, "."))
+		b.WriteString("\t\telements = { ")
+		for i, e := range elems {
+			if i > 0 {
+				if i%per == 0 {
+					b.WriteString(",\n\t\t\t     ")
+				} else {
+					b.WriteString(", ")
+				}
+			}
+			b.WriteString(e)
+		}
+		b.WriteString(" }\n")
+	}
+	b.WriteString("\t}\n")
+}
+
+// elemsPerLine is how many elements nft 1.0.6 puts on one line of a named
+// set listing, learnt from its output: one for maps, concatenations and
+// 128-bit types, two for 32-bit types (ipv4_addr, mark), five for 16-bit
+// ones (inet_service), and more for smaller ones.
+func elemsPerLine(typ string, multi bool) int {
+	if multi {
+		return 1
+	}
+	switch typ {
+	case "ipv4_addr", "mark", "ether_addr":
+		return 2
+	case "inet_service":
+		return 5
+	case "inet_proto", "icmp_type", "icmpv6_type":
+		return 8
+	}
+	return 1
+}
+
+func printChain(b *strings.Builder, t *Table, c *Chain, o PrintOptions) {
+	fmt.Fprintf(b, "\tchain %s {", c.Name)
+	handle(b, o, c.Handle)
+	b.WriteByte('\n')
+	if c.Comment != "" {
+		fmt.Fprintf(b, "\t\tcomment %q\n", c.Comment)
+	}
+	if c.IsBase() {
+		fmt.Fprintf(b, "\t\ttype %s hook %s", c.Type, c.Hook)
+		if len(c.Devices) == 1 {
+			fmt.Fprintf(b, " device %s", quoteName(c.Devices[0]))
+		} else if len(c.Devices) > 1 {
+			var d []string
+			for _, x := range c.Devices {
+				d = append(d, quoteName(x))
+			}
+			fmt.Fprintf(b, " devices = { %s }", strings.Join(d, ", "))
+		}
+		pol := c.Policy
+		if pol == "" {
+			pol = "accept"
+		}
+		fmt.Fprintf(b, " priority %s; policy %s;\n", priorityString(t.Family, c), pol)
+	}
+	for _, r := range c.Rules {
+		b.WriteString("\t\t")
+		b.WriteString(ruleString(r, t.Family))
+		handle(b, o, r.Handle)
+		b.WriteByte('\n')
+	}
+	b.WriteString("\t}\n")
+}
+
+func quoteName(x Expr) string {
+	if v, ok := x.(*Value); ok {
+		return v.Text
+	}
+	return exprString(x, ctx{})
+}
+
+// stdPriorities are the named priorities of the ip, ip6 and inet families.
+var stdPriorities = []struct {
+	name string
+	val  int
+}{{"raw", -300}, {"mangle", -150}, {"dstnat", -100}, {"filter", 0}, {"security", 50}, {"srcnat", 100}}
+
+// priorityString prints a priority as nft 1.0.6 does: the kernel keeps a
+// number; nft names it when it lies within 10 of a standard priority
+// ("filter - 5", "raw + 10"), else prints the number (65535, 20).
+func priorityString(fam Family, c *Chain) string {
+	v := c.Priority.Offset
+	if c.Priority.Name != "" {
+		v += prioNames[c.Priority.Name]
+	}
+	if fam == FamilyBridge || fam == FamilyNetdev || fam == FamilyARP {
+		if c.Priority.Name != "" && c.Priority.Offset == 0 {
+			return c.Priority.Name
+		}
+		return fmt.Sprint(v)
+	}
+	for _, sp := range stdPriorities {
+		d := v - sp.val
+		switch {
+		case d == 0:
+			return sp.name
+		case d > 0 && d <= 10:
+			return fmt.Sprintf("%s + %d", sp.name, d)
+		case d < 0 && d >= -10:
+			return fmt.Sprintf("%s - %d", sp.name, -d)
+		}
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,275 @@
+package ruleset
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// ctx is the printing context of a value: the datatype it takes from the
+// selector it is compared with or assigned to.
+type ctx struct {
+	typ    string
+	family Family
+}
+
+// selectorType returns the nft datatype of a selector's value.
+func selectorType(s *Selector) string {
+	w := s.Words
+	last := w[len(w)-1]
+	switch {
+	case w[0] == "ip" && (last == "saddr" || last == "daddr"):
+		return "ipv4_addr"
+	case w[0] == "ip6" && (last == "saddr" || last == "daddr"), w[0] == "icmpv6" && (last == "taddr" || last == "daddr"):
+		return "ipv6_addr"
+	case w[0] == "ct" && (last == "saddr" || last == "daddr") && len(w) > 2 && w[len(w)-2] == "ip":
+		return "ipv4_addr"
+	case w[0] == "ct" && (last == "saddr" || last == "daddr") && len(w) > 2 && w[len(w)-2] == "ip6":
+		return "ipv6_addr"
+	case last == "sport" || last == "dport" || last == "proto-src" || last == "proto-dst":
+		return "inet_service"
+	case last == "protocol" && w[0] != "meta" || last == "nexthdr" || last == "l4proto":
+		return "inet_proto"
+	case last == "nfproto":
+		return "nfproto"
+	case last == "mark":
+		return "mark"
+	case w[0] == "icmp" && last == "type":
+		return "icmp_type"
+	case w[0] == "icmpv6" && last == "type":
+		return "icmpv6_type"
+	case w[0] == "ct" && last == "state":
+		return "ct_state"
+	case w[0] == "ct" && last == "status":
+		return "ct_status"
+	case w[0] == "tcp" && last == "flags":
+		return "tcp_flag"
+	case last == "iifname" || last == "oifname" || last == "iif" || last == "oif" || last == "ibrname" || last == "obrname":
+		return "ifname"
+	}
+	return ""
+}
+
+func typeOfExpr(x Expr) string {
+	switch x := x.(type) {
+	case *Selector:
+		return selectorType(x)
+	case *Concat:
+		var p []string
+		for _, y := range x.Xs {
+			p = append(p, typeOfExpr(y))
+		}
+		return strings.Join(p, " . ")
+	}
+	return ""
+}
+
+func selectorString(s *Selector) string {
+	w := s.Words
+	if w[0] == "meta" && len(w) == 2 && printUnqualifiedMeta[w[1]] {
+		return w[1]
+	}
+	if w[0] == "fib" {
+		var a []string
+		for _, x := range s.Args {
+			a = append(a, exprString(x, ctx{}))
+		}
+		return "fib " + strings.Join(a, " . ") + " " + strings.Join(w[1:], " ")
+	}
+	return strings.Join(w, " ")
+}
+
+// valueString prints a literal in the canonical form of its type.
+func valueString(v *Value, c ctx) string {
+	t := v.Text
+	switch c.typ {
+	case "ipv4_addr", "ipv6_addr":
+		if a, err := netip.ParseAddr(t); err == nil {
+			return a.String()
+		}
+	case "inet_service":
+		if n, ok := services[t]; ok {
+			return fmt.Sprint(n)
+		}
+		if n, err := strconv.ParseUint(t, 0, 16); err == nil {
+			return fmt.Sprint(n)
+		}
+	case "inet_proto":
+		if n, err := strconv.ParseUint(t, 0, 8); err == nil {
+			if name, ok := protoNames[n]; ok {
+				return name
+			}
+			return fmt.Sprint(n)
+		}
+		if n, ok := protocols[t]; ok {
+			return protoNames[n]
+		}
+	case "mark":
+		if n, err := strconv.ParseUint(t, 0, 32); err == nil {
+			return fmt.Sprintf("0x%08x", n)
+		}
+	case "ifname":
+		return strconv.Quote(t)
+	}
+	if v.Quoted {
+		return strconv.Quote(t)
+	}
+	return t
+}
+
+// sortKey orders set elements as nft prints them: by numeric value.
+func sortKey(x Expr, c ctx) (string, bool) {
+	switch x := x.(type) {
+	case *Value:
+		s := valueString(x, c)
+		if a, err := netip.ParseAddr(s); err == nil {
+			return string(a.AsSlice()), true
+		}
+		if n, err := strconv.ParseUint(s, 0, 64); err == nil {
+			return fmt.Sprintf("%020d", n), true
+		}
+		switch c.typ {
+		case "icmp_type":
+			if n, ok := icmpTypes[s]; ok {
+				return fmt.Sprintf("%020d", n), true
+			}
+		case "icmpv6_type":
+			if n, ok := icmpv6Types[s]; ok {
+				return fmt.Sprintf("%020d", n), true
+			}
+		case "inet_proto":
+			if n, ok := protocols[s]; ok {
+				return fmt.Sprintf("%020d", n), true
+			}
+		}
+		return s, c.typ == "ifname"
+	case *Prefix:
+		return sortKey(x.X, c)
+	case *Range:
+		return sortKey(x.Lo, c)
+	case *Elem:
+		return sortKey(x.X, c)
+	}
+	return "", false
+}
+
+// normaliseElems flattens nested sets and prints the elements, sorted by
+// value when sort is set and every element has a numeric key.
+func normaliseElems(xs []Expr, c ctx, sorted bool) []string {
+	var flat []Expr
+	var walk func([]Expr)
+	walk = func(xs []Expr) {
+		for _, x := range xs {
+			if s, ok := x.(*SetExpr); ok {
+				walk(s.Elems)
+				continue
+			}
+			flat = append(flat, x)
+		}
+	}
+	walk(xs)
+	if sorted {
+		keys := make([]string, len(flat))
+		ok := true
+		for i, x := range flat {
+			k, good := sortKey(x, c)
+			keys[i] = k
+			ok = ok && good
+		}
+		if ok {
+			idx := make([]int, len(flat))
+			for i := range idx {
+				idx[i] = i
+			}
+			sort.SliceStable(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
+			sf := make([]Expr, len(flat))
+			for i, j := range idx {
+				sf[i] = flat[j]
+			}
+			flat = sf
+		}
+	}
+	out := make([]string, 0, len(flat))
+	for _, x := range flat {
+		out = append(out, exprString(x, c))
+	}
+	return out
+}
+
+// exprString prints an expression in context c.
+func exprString(x Expr, c ctx) string {
+	switch x := x.(type) {
+	case *Selector:
+		return selectorString(x)
+	case *Value:
+		return valueString(x, c)
+	case *Prefix:
+		s := exprString(x.X, c)
+		if a, err := netip.ParseAddr(s); err == nil {
+			if x.Len == a.BitLen() {
+				return a.String()
+			}
+			if p, err := a.Prefix(x.Len); err == nil {
+				return p.String()
+			}
+		}
+		return fmt.Sprintf("%s/%d", s, x.Len)
+	case *Range:
+		return exprString(x.Lo, c) + "-" + exprString(x.Hi, c)
+	case *SetExpr:
+		return "{ " + strings.Join(normaliseElems(x.Elems, c, !strings.Contains(c.typ, ".")), ", ") + " }"
+	case *SetRef:
+		return "@" + x.Name
+	case *Concat:
+		parts := strings.Split(c.typ, " . ")
+		var p []string
+		for i, y := range x.Xs {
+			cc := c
+			if i < len(parts) {
+				cc.typ = parts[i]
+			}
+			p = append(p, exprString(y, cc))
+		}
+		return strings.Join(p, " . ")
+	case *List:
+		var p []string
+		for _, y := range x.Xs {
+			p = append(p, exprString(y, c))
+		}
+		return strings.Join(p, ",")
+	case *Binop:
+		if x.Op == "/" {
+			return exprString(x.X, c) + " / " + exprString(x.Y, c)
+		}
+		return exprString(x.X, c) + " " + x.Op + " " + exprString(x.Y, c)
+	case *MapLookup:
+		return exprString(x.X, c) + " map " + exprString(x.Map, ctx{typ: typeOfExpr(x.X)})
+	case *MapElem:
+		return exprString(x.Key, c) + " : " + exprString(x.Val, ctx{})
+	case *Elem:
+		s := exprString(x.X, c)
+		if x.Timeout != "" {
+			s += " timeout " + x.Timeout
+		}
+		if x.Expires != "" {
+			s += " expires " + x.Expires
+		}
+		for _, st := range x.Stmts {
+			s += " " + stmtString(st, c.family)
+		}
+		if x.Comment != "" {
+			s += fmt.Sprintf(" comment %q", x.Comment)
+		}
+		return s
+	case *Verdict:
+		if x.Chain != "" {
+			return x.Kind + " " + x.Chain
+		}
+		return x.Kind
+	case *Wildcard:
+		return "*"
+	}
+	return "?"
+}

@@ -1,0 +1,221 @@
+package ruleset
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// l4Selectors maps header keywords to the inet_proto value their implicit
+// dependency matches.
+var l4Selectors = map[string]string{"tcp": "tcp", "udp": "udp", "udplite": "udplite", "sctp": "sctp", "dccp": "dccp", "icmp": "icmp", "icmpv6": "ipv6-icmp", "ah": "ah", "esp": "esp", "comp": "comp", "igmp": "igmp"}
+
+// ruleString prints a rule. It drops explicit matches that repeat the
+// dependency nft adds implicitly, as the kernel listing shows them:
+// `ip protocol tcp tcp dport 22` (family ip) and `meta l4proto tcp tcp
+// dport 22` (ip6, inet) list as `tcp dport 22`; `meta nfproto ipv4 ip
+// saddr X` (inet) lists as `ip saddr X`. Other explicit matches stay (nft
+// 1.0.6 keeps `ip protocol tcp` in an inet table).
+func ruleString(r *Rule, fam Family) string {
+	var parts []string
+	for i, s := range r.Stmts {
+		if isRedundantDep(r.Stmts, i, fam) {
+			continue
+		}
+		parts = append(parts, stmtString(s, fam))
+	}
+	if r.Comment != "" {
+		parts = append(parts, fmt.Sprintf("comment %q", r.Comment))
+	}
+	return strings.Join(parts, " ")
+}
+
+func isRedundantDep(stmts []Stmt, i int, fam Family) bool {
+	m, ok := stmts[i].(*Match)
+	if !ok || m.Op != "" && m.Op != "==" {
+		return false
+	}
+	sel, ok := m.X.(*Selector)
+	if !ok {
+		return false
+	}
+	v, ok := m.Y.(*Value)
+	if !ok {
+		return false
+	}
+	key := strings.Join(sel.Words, " ")
+	val := valueString(v, ctx{typ: selectorType(sel)})
+	var want func(*Selector) bool
+	switch {
+	case key == "ip protocol" && fam == FamilyIP, key == "meta l4proto" && (fam == FamilyInet || fam == FamilyIP6):
+		want = func(s *Selector) bool { return l4Selectors[s.Words[0]] == val }
+	case key == "meta nfproto" && fam == FamilyInet:
+		want = func(s *Selector) bool {
+			return val == "ipv4" && s.Words[0] == "ip" || val == "ipv6" && s.Words[0] == "ip6"
+		}
+	default:
+		return false
+	}
+	// The next statement must use the header.
+	if i+1 < len(stmts) {
+		if n, ok := stmts[i+1].(*Match); ok {
+			if s, ok := n.X.(*Selector); ok && want(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func stmtString(s Stmt, fam Family) string {
+	switch s := s.(type) {
+	case *Match:
+		c := ctx{typ: typeOfExpr(s.X), family: fam}
+		x := exprString(s.X, ctx{family: fam})
+		y := exprString(s.Y, c)
+		if b, ok := s.X.(*Binop); ok {
+			y = exprString(s.Y, ctx{typ: typeOfExpr(b.X), family: fam})
+			x = exprString(b.X, ctx{}) + " " + b.Op + " " + exprString(b.Y, ctx{typ: typeOfExpr(b.X), family: fam})
+		}
+		op := s.Op
+		if op == "==" {
+			op = ""
+		}
+		if op != "" {
+			return x + " " + op + " " + y
+		}
+		return x + " " + y
+	case *VerdictStmt:
+		return exprString(&s.Verdict, ctx{})
+	case *VmapStmt:
+		return exprString(s.X, ctx{}) + " vmap " + exprString(s.Map, ctx{typ: typeOfExpr(s.X), family: fam})
+	case *CounterStmt:
+		if s.Name != nil {
+			return "counter name " + exprString(s.Name, ctx{})
+		}
+		return fmt.Sprintf("counter packets %d bytes %d", s.Packets, s.Bytes)
+	case *LogStmt:
+		var b strings.Builder
+		b.WriteString("log")
+		for _, o := range s.Opts {
+			b.WriteString(" " + o.Key + " ")
+			if v, ok := o.Value.(*Value); ok && o.Key == "prefix" {
+				b.WriteString(strconv.Quote(v.Text))
+			} else {
+				b.WriteString(exprString(o.Value, ctx{}))
+			}
+		}
+		return b.String()
+	case *LimitStmt:
+		if s.Name != nil {
+			return "limit name " + exprString(s.Name, ctx{})
+		}
+		var b strings.Builder
+		b.WriteString("limit rate ")
+		if s.Over {
+			b.WriteString("over ")
+		}
+		if s.RateUnit != "" {
+			fmt.Fprintf(&b, "%d %s/%s", s.Rate, s.RateUnit, s.Per)
+		} else {
+			fmt.Fprintf(&b, "%d/%s", s.Rate, s.Per)
+		}
+		// nft 1.0.6 omits the default burst of 5 packets.
+		if s.Burst != 0 && !(s.RateUnit == "" && s.Burst == 5) {
+			unit := s.BurstUnit
+			if unit == "" {
+				unit = "packets"
+			}
+			fmt.Fprintf(&b, " burst %d %s", s.Burst, unit)
+		}
+		return b.String()
+	case *QuotaStmt:
+		if s.Name != nil {
+			return "quota name " + exprString(s.Name, ctx{})
+		}
+		q := "quota "
+		if s.Over {
+			q += "over "
+		}
+		q += bytesString(s.Bytes)
+		if s.Used != 0 {
+			q += " used " + bytesString(s.Used)
+		}
+		return q
+	case *RejectStmt:
+		switch {
+		case s.With == "":
+			return "reject"
+		case s.With == "tcp":
+			return "reject with tcp reset"
+		}
+		t := exprString(s.Type, ctx{})
+		// The family default (port-unreachable) is not printed.
+		if t == "port-unreachable" && (s.With == "icmp" && fam == FamilyIP || s.With == "icmpv6" && fam == FamilyIP6 || s.With == "icmpx" && fam == FamilyInet) {
+			return "reject"
+		}
+		return "reject with " + s.With + " " + t
+	case *NatStmt:
+		var b strings.Builder
+		b.WriteString(s.Kind)
+		if s.Family != "" {
+			b.WriteString(" " + s.Family)
+		}
+		if s.Addr != nil || s.Port != nil {
+			b.WriteString(" to")
+			if s.Prefix {
+				b.WriteString(" prefix")
+			}
+			if s.Addr != nil {
+				typ := "ipv4_addr"
+				if s.Family == "ip6" || fam == FamilyIP6 {
+					typ = "ipv6_addr"
+				}
+				a := exprString(s.Addr, ctx{typ: typ})
+				if typ == "ipv6_addr" && s.Port != nil {
+					a = "[" + a + "]"
+				}
+				b.WriteString(" " + a)
+			} else {
+				b.WriteString(" ")
+			}
+			if s.Port != nil {
+				b.WriteString(":" + exprString(s.Port, ctx{typ: "inet_service"}))
+			}
+		}
+		if len(s.Flags) > 0 {
+			b.WriteString(" " + strings.Join(s.Flags, ","))
+		}
+		return b.String()
+	case *SetStmt:
+		return selectorString(s.Key) + " set " + exprString(s.Val, ctx{typ: selectorType(s.Key), family: fam})
+	case *DynsetStmt:
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s @%s { %s", s.Op, s.Set, exprString(s.Key, ctx{family: fam}))
+		if s.Timeout != "" {
+			b.WriteString(" timeout " + s.Timeout)
+		}
+		for _, st := range s.Stmts {
+			b.WriteString(" " + stmtString(st, fam))
+		}
+		b.WriteString(" }")
+		return b.String()
+	case *SimpleStmt:
+		return s.Word
+	case *RawStmt:
+		return strings.Join(s.Words, " ")
+	}
+	return "?"
+}
+
+func bytesString(n uint64) string {
+	switch {
+	case n != 0 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d gbytes", n>>30)
+	case n != 0 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d mbytes", n>>20)
+	case n != 0 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d kbytes", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
