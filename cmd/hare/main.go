@@ -38,6 +38,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{name: "replay", summary: "read pcap / pcapng captures and summarise what they contain", run: runReplay, help: replayHelp},
+		{name: "ruleset", summary: "check or print an nftables ruleset file", run: runRuleset, help: rulesetHelp},
 		{name: "version", summary: "print the version of this binary", run: runVersion},
 		{name: "help", summary: "print help about hare or a command", run: runHelp},
 	}

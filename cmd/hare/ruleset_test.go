@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRulesetCommand(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.nft")
+	bad := filepath.Join(dir, "bad.nft")
+	os.WriteFile(good, []byte("table inet t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tip protocol tcp tcp dport ssh counter accept\n\t}\n}\n"), 0o644)
+	os.WriteFile(bad, []byte("table inet t {\n\tchain c {\n\t\tiif $nope accept\n\t}\n}\n"), 0o644)
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{"check ok", []string{"ruleset", "check", good}, exitOK, "", ""},
+		{"check bad", []string{"ruleset", "check", bad}, exitError, "", "bad.nft:3:7: unknown identifier 'nope'"},
+		{"print", []string{"ruleset", "print", good}, exitOK, "table inet t {\n\tchain c {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip protocol tcp tcp dport 22 counter packets 0 bytes 0 accept\n\t}\n}\n", ""},
+		{"print -a", []string{"ruleset", "print", "-a", good}, exitOK, "table inet t { # handle 1\n\tchain c { # handle 1\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip protocol tcp tcp dport 22 counter packets 0 bytes 0 accept # handle 2\n\t}\n}\n", ""},
+		{"no file", []string{"ruleset", "check"}, exitUsage, "", "Usage"},
+		{"bad sub", []string{"ruleset", "frob", good}, exitUsage, "", "unknown subcommand"},
+		{"missing file", []string{"ruleset", "print", filepath.Join(dir, "nope.nft")}, exitError, "", "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb strings.Builder
+			code := run(tt.args, &out, &errb)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.wantCode, errb.String())
+			}
+			if tt.wantStdout != "" && out.String() != tt.wantStdout || tt.wantStdout == "" && out.Len() != 0 {
+				t.Errorf("stdout:\n%s\nwant:\n%s", out.String(), tt.wantStdout)
+			}
+			if !strings.Contains(errb.String(), tt.wantStderr) {
+				t.Errorf("stderr %q, want it to contain %q", errb.String(), tt.wantStderr)
+			}
+		})
+	}
+}
