@@ -511,6 +511,9 @@ func (p *parser) setBody(pos Pos, name string, isMap bool) *Set {
 		p.skipNL()
 		t := p.next()
 		if t.kind == tokPunct && t.text == "}" {
+			if len(s.Key) == 0 && s.KeyTypeof == nil {
+				p.failAt(t, "set definition does not specify key")
+			}
 			return s
 		}
 		if t.kind != tokWord {

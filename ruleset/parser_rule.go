@@ -16,6 +16,9 @@ func (p *parser) rule() *Rule {
 		}
 		r.Stmts = append(r.Stmts, p.stmt())
 	}
+	if len(r.Stmts) == 0 {
+		p.unexpected(p.peek(), "a statement")
+	}
 	return r
 }
 
