@@ -8,7 +8,9 @@ import (
 
 // PrintOptions controls Print.
 type PrintOptions struct {
-	Handles bool // "# handle N" after tables, chains, sets, objects, rules (nft -a)
+	Handles      bool // "# handle N" after tables, chains, sets, objects, rules (nft -a)
+	Stateless    bool // omit counter values and quota usage (nft -s)
+	NumericProto bool // print layer 4 protocols as numbers (nft -p)
 }
 
 // Print writes rs as `nft list ruleset` (nft 1.0.6) prints it.
@@ -92,7 +94,7 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 	typ := strings.Join(s.Key, " . ")
 	switch {
 	case s.KeyTypeof != nil:
-		fmt.Fprintf(b, "\t\ttypeof %s", exprString(s.KeyTypeof, ctx{}))
+		fmt.Fprintf(b, "\t\ttypeof %s", exprString(s.KeyTypeof, ctx{opts: o}))
 	default:
 		fmt.Fprintf(b, "\t\ttype %s", typ)
 	}
@@ -102,7 +104,7 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 			b.WriteString("interval ")
 		}
 		if s.DataTypeof != nil {
-			b.WriteString(exprString(s.DataTypeof, ctx{}))
+			b.WriteString(exprString(s.DataTypeof, ctx{opts: o}))
 		} else {
 			b.WriteString(s.Data)
 		}
@@ -133,7 +135,7 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 		fmt.Fprintf(b, "\t\tcomment %q\n", s.Comment)
 	}
 	if len(s.Elems) > 0 {
-		c := ctx{typ: typ, family: t.Family}
+		c := ctx{typ: typ, family: t.Family, opts: o}
 		if s.KeyTypeof != nil {
 			c.typ = typeOfExpr(s.KeyTypeof)
 		}
@@ -200,7 +202,7 @@ func printChain(b *strings.Builder, t *Table, c *Chain, o PrintOptions) {
 	}
 	for _, r := range c.Rules {
 		b.WriteString("\t\t")
-		b.WriteString(ruleString(r, t.Family))
+		b.WriteString(ruleString(r, ctx{family: t.Family, opts: o}))
 		handle(b, o, r.Handle)
 		b.WriteByte('\n')
 	}

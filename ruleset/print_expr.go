@@ -13,6 +13,13 @@ import (
 type ctx struct {
 	typ    string
 	family Family
+	opts   PrintOptions
+}
+
+// as returns c with the datatype typ.
+func (c ctx) as(typ string) ctx {
+	c.typ = typ
+	return c
 }
 
 // selectorType returns the nft datatype of a selector's value.
@@ -97,8 +104,13 @@ func valueString(v *Value, c ctx) string {
 			return fmt.Sprint(n)
 		}
 	case "inet_proto":
+		if c.opts.NumericProto {
+			if n, ok := protocols[t]; ok {
+				return fmt.Sprint(n)
+			}
+		}
 		if n, err := strconv.ParseUint(t, 0, 8); err == nil {
-			if name, ok := protoNames[n]; ok {
+			if name, ok := protoNames[n]; ok && !c.opts.NumericProto {
 				return name
 			}
 			return fmt.Sprint(n)
@@ -245,9 +257,9 @@ func exprString(x Expr, c ctx) string {
 		}
 		return exprString(x.X, c) + " " + x.Op + " " + exprString(x.Y, c)
 	case *MapLookup:
-		return exprString(x.X, c) + " map " + exprString(x.Map, ctx{typ: typeOfExpr(x.X)})
+		return exprString(x.X, c) + " map " + exprString(x.Map, c.as(typeOfExpr(x.X)))
 	case *MapElem:
-		return exprString(x.Key, c) + " : " + exprString(x.Val, ctx{})
+		return exprString(x.Key, c) + " : " + exprString(x.Val, c.as(""))
 	case *Elem:
 		s := exprString(x.X, c)
 		if x.Timeout != "" {
@@ -257,7 +269,7 @@ func exprString(x Expr, c ctx) string {
 			s += " expires " + x.Expires
 		}
 		for _, st := range x.Stmts {
-			s += " " + stmtString(st, c.family)
+			s += " " + stmtString(st, c)
 		}
 		if x.Comment != "" {
 			s += fmt.Sprintf(" comment %q", x.Comment)

@@ -16,13 +16,14 @@ var l4Selectors = map[string]string{"tcp": "tcp", "udp": "udp", "udplite": "udpl
 // dport 22` (ip6, inet) list as `tcp dport 22`; `meta nfproto ipv4 ip
 // saddr X` (inet) lists as `ip saddr X`. Other explicit matches stay (nft
 // 1.0.6 keeps `ip protocol tcp` in an inet table).
-func ruleString(r *Rule, fam Family) string {
+func ruleString(r *Rule, pc ctx) string {
+	fam := pc.family
 	var parts []string
 	for i, s := range r.Stmts {
 		if isRedundantDep(r.Stmts, i, fam) {
 			continue
 		}
-		parts = append(parts, stmtString(s, fam))
+		parts = append(parts, stmtString(s, pc))
 	}
 	if r.Comment != "" {
 		parts = append(parts, fmt.Sprintf("comment %q", r.Comment))
@@ -67,15 +68,16 @@ func isRedundantDep(stmts []Stmt, i int, fam Family) bool {
 	return false
 }
 
-func stmtString(s Stmt, fam Family) string {
+func stmtString(s Stmt, pc ctx) string {
+	fam := pc.family
 	switch s := s.(type) {
 	case *Match:
-		c := ctx{typ: typeOfExpr(s.X), family: fam}
-		x := exprString(s.X, ctx{family: fam})
+		c := pc.as(typeOfExpr(s.X))
+		x := exprString(s.X, pc.as(""))
 		y := exprString(s.Y, c)
 		if b, ok := s.X.(*Binop); ok {
-			y = exprString(s.Y, ctx{typ: typeOfExpr(b.X), family: fam})
-			x = exprString(b.X, ctx{}) + " " + b.Op + " " + exprString(b.Y, ctx{typ: typeOfExpr(b.X), family: fam})
+			y = exprString(s.Y, pc.as(typeOfExpr(b.X)))
+			x = exprString(b.X, pc.as("")) + " " + b.Op + " " + exprString(b.Y, pc.as(typeOfExpr(b.X)))
 		}
 		op := s.Op
 		if op == "==" {
@@ -86,12 +88,15 @@ func stmtString(s Stmt, fam Family) string {
 		}
 		return x + " " + y
 	case *VerdictStmt:
-		return exprString(&s.Verdict, ctx{})
+		return exprString(&s.Verdict, pc.as(""))
 	case *VmapStmt:
-		return exprString(s.X, ctx{}) + " vmap " + exprString(s.Map, ctx{typ: typeOfExpr(s.X), family: fam})
+		return exprString(s.X, pc.as("")) + " vmap " + exprString(s.Map, pc.as(typeOfExpr(s.X)))
 	case *CounterStmt:
 		if s.Name != nil {
-			return "counter name " + exprString(s.Name, ctx{})
+			return "counter name " + exprString(s.Name, pc.as(""))
+		}
+		if pc.opts.Stateless {
+			return "counter"
 		}
 		return fmt.Sprintf("counter packets %d bytes %d", s.Packets, s.Bytes)
 	case *LogStmt:
@@ -102,13 +107,13 @@ func stmtString(s Stmt, fam Family) string {
 			if v, ok := o.Value.(*Value); ok && o.Key == "prefix" {
 				b.WriteString(strconv.Quote(v.Text))
 			} else {
-				b.WriteString(exprString(o.Value, ctx{}))
+				b.WriteString(exprString(o.Value, pc.as("")))
 			}
 		}
 		return b.String()
 	case *LimitStmt:
 		if s.Name != nil {
-			return "limit name " + exprString(s.Name, ctx{})
+			return "limit name " + exprString(s.Name, pc.as(""))
 		}
 		var b strings.Builder
 		b.WriteString("limit rate ")
@@ -131,14 +136,14 @@ func stmtString(s Stmt, fam Family) string {
 		return b.String()
 	case *QuotaStmt:
 		if s.Name != nil {
-			return "quota name " + exprString(s.Name, ctx{})
+			return "quota name " + exprString(s.Name, pc.as(""))
 		}
 		q := "quota "
 		if s.Over {
 			q += "over "
 		}
 		q += bytesString(s.Bytes)
-		if s.Used != 0 {
+		if s.Used != 0 && !pc.opts.Stateless {
 			q += " used " + bytesString(s.Used)
 		}
 		return q
@@ -149,7 +154,7 @@ func stmtString(s Stmt, fam Family) string {
 		case s.With == "tcp":
 			return "reject with tcp reset"
 		}
-		t := exprString(s.Type, ctx{})
+		t := exprString(s.Type, pc.as(""))
 		// The family default (port-unreachable) is not printed.
 		if t == "port-unreachable" && (s.With == "icmp" && fam == FamilyIP || s.With == "icmpv6" && fam == FamilyIP6 || s.With == "icmpx" && fam == FamilyInet) {
 			return "reject"
@@ -171,7 +176,7 @@ func stmtString(s Stmt, fam Family) string {
 				if s.Family == "ip6" || fam == FamilyIP6 {
 					typ = "ipv6_addr"
 				}
-				a := exprString(s.Addr, ctx{typ: typ})
+				a := exprString(s.Addr, pc.as(typ))
 				if typ == "ipv6_addr" && s.Port != nil {
 					a = "[" + a + "]"
 				}
@@ -180,7 +185,7 @@ func stmtString(s Stmt, fam Family) string {
 				b.WriteString(" ")
 			}
 			if s.Port != nil {
-				b.WriteString(":" + exprString(s.Port, ctx{typ: "inet_service"}))
+				b.WriteString(":" + exprString(s.Port, pc.as("inet_service")))
 			}
 		}
 		if len(s.Flags) > 0 {
@@ -188,15 +193,15 @@ func stmtString(s Stmt, fam Family) string {
 		}
 		return b.String()
 	case *SetStmt:
-		return selectorString(s.Key) + " set " + exprString(s.Val, ctx{typ: selectorType(s.Key), family: fam})
+		return selectorString(s.Key) + " set " + exprString(s.Val, pc.as(selectorType(s.Key)))
 	case *DynsetStmt:
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s @%s { %s", s.Op, s.Set, exprString(s.Key, ctx{family: fam}))
+		fmt.Fprintf(&b, "%s @%s { %s", s.Op, s.Set, exprString(s.Key, pc.as("")))
 		if s.Timeout != "" {
 			b.WriteString(" timeout " + s.Timeout)
 		}
 		for _, st := range s.Stmts {
-			b.WriteString(" " + stmtString(st, fam))
+			b.WriteString(" " + stmtString(st, pc))
 		}
 		b.WriteString(" }")
 		return b.String()
