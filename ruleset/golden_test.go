@@ -71,19 +71,63 @@ var knownGood = map[string]bool{
 	"yunohost_server-default-inet.nft":                      true,
 }
 
-// render parses, applies and prints a file.
-func render(path string, handles bool) (string, error) {
+// renderRuleset parses, applies and prints a file; it returns the
+// applied ruleset too.
+func renderRuleset(path string, handles bool) (string, *ruleset.Ruleset, error) {
 	f, err := ruleset.ParseFile(path)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	rs, err := ruleset.Build(f)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var b strings.Builder
 	err = ruleset.Print(&b, rs, ruleset.PrintOptions{Handles: handles})
-	return b.String(), err
+	return b.String(), rs, err
+}
+
+// countRaw adds to m, per construct (the first word of the statement),
+// the statements of rs that fell back to RawStmt.
+func countRaw(m map[string]int, rs *ruleset.Ruleset) {
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			for _, r := range c.Rules {
+				var walk func([]ruleset.Stmt)
+				walk = func(ss []ruleset.Stmt) {
+					for _, s := range ss {
+						switch s := s.(type) {
+						case *ruleset.RawStmt:
+							m[firstWords(strings.Join(s.Words, " "), 1)]++
+						case *ruleset.DynsetStmt:
+							walk(s.Stmts)
+						}
+					}
+				}
+				walk(r.Stmts)
+			}
+		}
+	}
+}
+
+// diffCause names what a first difference is about: the two words of the
+// expected line before the first differing word ("ct state", "elements
+// ="), or its first word when the lines differ from the start.
+func diffCause(want, got string) string {
+	ww, gw := strings.Fields(want), strings.Fields(got)
+	i := 0
+	for i < len(ww) && i < len(gw) && ww[i] == gw[i] {
+		i++
+	}
+	switch {
+	case len(ww) == 0:
+		return "(extra output)"
+	case i == 0:
+		return ww[0]
+	case i == 1:
+		return ww[0]
+	}
+	return ww[i-2] + " " + ww[i-1]
 }
 
 // goldenPairs returns input path -> expected path for the golden pairs and
@@ -104,7 +148,9 @@ func goldenPairs(t *testing.T) map[string]string {
 	return pairs
 }
 
-func firstDiff(want, got string) string {
+// firstDiffCause describes the first line where want and got differ,
+// and names its diffCause.
+func firstDiffCause(want, got string) (string, string) {
 	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
 	for i := 0; i < len(wl) || i < len(gl); i++ {
 		var w, g string
@@ -115,10 +161,10 @@ func firstDiff(want, got string) string {
 			g = gl[i]
 		}
 		if w != g {
-			return "line " + itoa(i+1) + ":\n  want " + strings.TrimSpace(w) + "\n  got  " + strings.TrimSpace(g)
+			return "line " + itoa(i+1) + ":\n  want " + strings.TrimSpace(w) + "\n  got  " + strings.TrimSpace(g), diffCause(w, g)
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func itoa(i int) string {
@@ -138,13 +184,17 @@ func TestGolden(t *testing.T) {
 	}
 	sort.Strings(names)
 	pass := 0
+	raw, causes := map[string]int{}, map[string]int{}
 	for _, in := range names {
 		rel, _ := filepath.Rel(corpus, in)
 		want, err := os.ReadFile(pairs[in])
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := render(in, false)
+		got, rs, err := renderRuleset(in, false)
+		if rs != nil {
+			countRaw(raw, rs)
+		}
 		ok := err == nil && got == string(want)
 		switch {
 		case ok:
@@ -153,13 +203,18 @@ func TestGolden(t *testing.T) {
 				t.Logf("PASS (new, add to knownGood) %s", rel)
 			}
 		case err != nil:
+			causes["(error) "+firstWords(err.Error()[strings.LastIndex(strings.SplitN(err.Error(), "\n", 2)[0], ": ")+2:], 3)]++
 			t.Logf("FAIL %s: %v", rel, strings.SplitN(err.Error(), "\n", 2)[0])
 		default:
-			t.Logf("FAIL %s: %s", rel, firstDiff(string(want), got))
+			d, cause := firstDiffCause(string(want), got)
+			causes[cause]++
+			t.Logf("FAIL %s: %s", rel, d)
 		}
 		if !ok && knownGood[rel] {
 			t.Errorf("regression: %s no longer prints as nft 1.0.6 does", rel)
 		}
 	}
 	t.Logf("golden: %d of %d files print exactly as nft 1.0.6", pass, len(names))
+	t.Logf("statements that fell back to RawStmt, by first word:%s", topCounts(raw, 20))
+	t.Logf("first-difference causes (words before the first differing word):%s", topCounts(causes, 20))
 }
