@@ -521,18 +521,18 @@ func (p *parser) setBody(pos Pos, name string, isMap bool) *Set {
 		}
 		switch t.text {
 		case "type":
-			s.Key = append(s.Key, p.name())
+			s.Key = append(s.Key, p.typeName())
 			for p.acceptPunct(".") {
-				s.Key = append(s.Key, p.name())
+				s.Key = append(s.Key, p.typeName())
 			}
 			if isMap {
 				p.expectPunct(":")
 				if p.acceptWord("interval") {
 					s.DataIsInterval = true
 				}
-				s.Data = p.name()
+				s.Data = p.typeName()
 				for p.acceptPunct(".") {
-					s.Data += " . " + p.name()
+					s.Data += " . " + p.typeName()
 				}
 			}
 		case "typeof":
@@ -572,6 +572,20 @@ func (p *parser) setBody(pos Pos, name string, isMap bool) *Set {
 		}
 		p.endStmt()
 	}
+}
+
+// typeName reads a datatype name of a set or map declaration: an
+// identifier (ipv4_addr, inet_service, verdict), never a number or an
+// empty string.
+func (p *parser) typeName() string {
+	t := p.next()
+	if t.kind != tokWord && t.kind != tokString {
+		p.unexpected(t, "datatype")
+	}
+	if c := t.text; c == "" || !(c[0] >= 'a' && c[0] <= 'z' || c[0] >= 'A' && c[0] <= 'Z') {
+		p.failAt(t, "unknown datatype %s", strconv.Quote(t.text))
+	}
+	return t.text
 }
 
 // spliceString replaces a quoted string at the cursor by its tokens, as
