@@ -142,6 +142,9 @@ func sortKey(x Expr, c ctx) (string, bool) {
 		if n, err := strconv.ParseUint(s, 0, 64); err == nil {
 			return fmt.Sprintf("%020d", n), true
 		}
+		if n, ok := flagBits[c.typ][s]; ok {
+			return fmt.Sprintf("%020d", n), true
+		}
 		switch c.typ {
 		case "icmp_type":
 			if n, ok := icmpTypes[s]; ok {
@@ -246,6 +249,9 @@ func exprString(x Expr, c ctx) string {
 		}
 		return strings.Join(p, " . ")
 	case *List:
+		if names, ok := flagNames(x, c.typ); ok {
+			return flagList(names, c.typ)
+		}
 		var p []string
 		for _, y := range x.Xs {
 			p = append(p, exprString(y, c))

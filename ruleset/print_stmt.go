@@ -76,11 +76,15 @@ func stmtString(s Stmt, pc ctx) string {
 		x := exprString(s.X, pc.as(""))
 		y := exprString(s.Y, c)
 		if b, ok := s.X.(*Binop); ok {
+			if f, ok := flagMatch(s, b); ok {
+				return f
+			}
 			y = exprString(s.Y, pc.as(typeOfExpr(b.X)))
 			x = exprString(b.X, pc.as("")) + " " + b.Op + " " + exprString(b.Y, pc.as(typeOfExpr(b.X)))
 		}
 		op := s.Op
-		if op == "==" {
+		if op == "==" && !(flagBits[c.typ] != nil && isNumber(s.Y)) {
+			// nft keeps == only before a number on a bitmask type.
 			op = ""
 		}
 		if op != "" {
