@@ -165,6 +165,11 @@ func (t *Table) remove(c *Command) error {
 			}
 		}
 	case "element":
+		s := t.set(c.Name)
+		if s == nil {
+			return applyErr(c, "No such file or directory; set '%s' does not exist", c.Name)
+		}
+		s.Elems = deleteElems(s, c.Elems)
 		return nil
 	default:
 		for i, o := range t.Objects {
@@ -316,4 +321,32 @@ func countAnonSets(s Stmt) int {
 		}
 	}
 	return 0
+}
+
+// deleteElems returns the elements of s without those in del (compared
+// by key, in the set's printed form).
+func deleteElems(s *Set, del []Expr) []Expr {
+	c := setCtx(s, FamilyUnknown, PrintOptions{})
+	gone := map[string]bool{}
+	for _, x := range flattenElems(del) {
+		gone[exprString(elemKey(x), c)] = true
+	}
+	var keep []Expr
+	for _, x := range flattenElems(s.Elems) {
+		if !gone[exprString(elemKey(x), c)] {
+			keep = append(keep, x)
+		}
+	}
+	return keep
+}
+
+// elemKey returns the key of a set or map element, without attributes.
+func elemKey(x Expr) Expr {
+	if m, ok := x.(*MapElem); ok {
+		x = m.Key
+	}
+	if e, ok := x.(*Elem); ok {
+		x = e.X
+	}
+	return x
 }

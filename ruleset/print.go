@@ -135,12 +135,13 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 		fmt.Fprintf(b, "\t\tcomment %q\n", s.Comment)
 	}
 	if len(s.Elems) > 0 {
-		c := ctx{typ: typ, family: t.Family, opts: o}
-		if s.KeyTypeof != nil {
-			c.typ = typeOfExpr(s.KeyTypeof)
+		c := setCtx(s, t.Family, o)
+		xs := s.Elems
+		if s.Counter {
+			xs = withCounters(flattenElems(xs))
 		}
-		elems := normaliseElems(s.Elems, c, !s.IsMap && len(s.Key) <= 1)
-		per := elemsPerLine(c.typ, s.IsMap || len(s.Key) > 1 || s.KeyTypeof != nil && strings.Contains(c.typ, "."))
+		elems := normaliseElems(xs, c, !s.IsMap && len(s.Key) <= 1)
+		per := elemsPerLine(c.typ, s.IsMap || s.Counter || len(s.Key) > 1 || s.KeyTypeof != nil && strings.Contains(c.typ, "."))
 		b.WriteString("\t\telements = { ")
 		for i, e := range elems {
 			if i > 0 {
@@ -155,6 +156,43 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 		b.WriteString(" }\n")
 	}
 	b.WriteString("\t}\n")
+}
+
+// setCtx is the printing context of the elements of s.
+func setCtx(s *Set, fam Family, o PrintOptions) ctx {
+	c := ctx{typ: strings.Join(s.Key, " . "), family: fam, opts: o}
+	if s.KeyTypeof != nil {
+		c.typ = typeOfExpr(s.KeyTypeof)
+	}
+	return c
+}
+
+// withCounters gives every element of a set with the counter flag its
+// counter statement (nft lists "a counter packets 0 bytes 0"), keeping
+// elements that carry statements of their own.
+func withCounters(xs []Expr) []Expr {
+	out := make([]Expr, len(xs))
+	for i, x := range xs {
+		add := func(k Expr) Expr {
+			if e, ok := k.(*Elem); ok {
+				if len(e.Stmts) > 0 {
+					return e
+				}
+				ne := *e
+				ne.Stmts = []Stmt{&CounterStmt{Pos: e.Pos}}
+				return &ne
+			}
+			return &Elem{Pos: k.Position(), X: k, Stmts: []Stmt{&CounterStmt{Pos: k.Position()}}}
+		}
+		if m, ok := x.(*MapElem); ok {
+			nm := *m
+			nm.Key = add(m.Key)
+			out[i] = &nm
+			continue
+		}
+		out[i] = add(x)
+	}
+	return out
 }
 
 // elemsPerLine is how many elements nft 1.0.6 puts on one line of a named

@@ -173,18 +173,7 @@ func sortKey(x Expr, c ctx) (string, bool) {
 // normaliseElems flattens nested sets and prints the elements, sorted by
 // value when sort is set and every element has a numeric key.
 func normaliseElems(xs []Expr, c ctx, sorted bool) []string {
-	var flat []Expr
-	var walk func([]Expr)
-	walk = func(xs []Expr) {
-		for _, x := range xs {
-			if s, ok := x.(*SetExpr); ok {
-				walk(s.Elems)
-				continue
-			}
-			flat = append(flat, x)
-		}
-	}
-	walk(xs)
+	flat := flattenElems(xs)
 	if sorted {
 		keys := make([]string, len(flat))
 		ok := true
@@ -206,11 +195,53 @@ func normaliseElems(xs []Expr, c ctx, sorted bool) []string {
 			flat = sf
 		}
 	}
+	// Repeated keys are one element; a range a-a is the element a.
 	out := make([]string, 0, len(flat))
+	seen := map[string]bool{}
 	for _, x := range flat {
-		out = append(out, exprString(x, c))
+		k := exprString(collapseRange(elemKey(x), c), c)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, exprString(collapseRange(x, c), c))
 	}
 	return out
+}
+
+// flattenElems flattens nested sets { a, { b, c } } into one list.
+func flattenElems(xs []Expr) []Expr {
+	var flat []Expr
+	var walk func([]Expr)
+	walk = func(xs []Expr) {
+		for _, x := range xs {
+			if s, ok := x.(*SetExpr); ok {
+				walk(s.Elems)
+				continue
+			}
+			flat = append(flat, x)
+		}
+	}
+	walk(xs)
+	return flat
+}
+
+// collapseRange returns x with a range whose ends print alike replaced
+// by its low end (nft lists 30-30 as 30).
+func collapseRange(x Expr, c ctx) Expr {
+	switch r := x.(type) {
+	case *Range:
+		if exprString(r.Lo, c) == exprString(r.Hi, c) {
+			return r.Lo
+		}
+	case *Elem:
+		if y := collapseRange(r.X, c); y != r.X {
+			e := *r
+			e.X = y
+			return &e
+		}
+	}
+	return x
 }
 
 // exprString prints an expression in context c.
