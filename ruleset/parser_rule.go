@@ -91,6 +91,9 @@ func (p *parser) raw() Stmt {
 	depth := 0
 	for {
 		t := p.peek()
+		if t.kind == tokEOF && depth > 0 {
+			p.unexpected(t, "'}'")
+		}
 		if t.kind == tokEOF || depth == 0 && (t.kind == tokNL || t.kind == tokPunct && t.text == "}") {
 			return s
 		}
