@@ -224,7 +224,7 @@ func printChain(b *strings.Builder, t *Table, c *Chain, o PrintOptions) {
 	if c.IsBase() {
 		fmt.Fprintf(b, "\t\ttype %s hook %s", c.Type, c.Hook)
 		if len(c.Devices) == 1 {
-			fmt.Fprintf(b, " device %s", quoteName(c.Devices[0]))
+			fmt.Fprintf(b, " device %q", quoteName(c.Devices[0]))
 		} else if len(c.Devices) > 1 {
 			var d []string
 			for _, x := range c.Devices {
@@ -260,6 +260,21 @@ var stdPriorities = []struct {
 	val  int
 }{{"raw", -300}, {"mangle", -150}, {"dstnat", -100}, {"filter", 0}, {"security", 50}, {"srcnat", 100}}
 
+// bridgePriorities are the named priorities of the bridge family.
+var bridgePriorities = []struct {
+	name string
+	val  int
+}{{"dstnat", -300}, {"filter", -200}, {"out", 100}, {"srcnat", 300}}
+
+func bridgePrioValue(name string) int {
+	for _, p := range bridgePriorities {
+		if p.name == name {
+			return p.val
+		}
+	}
+	return prioNames[name]
+}
+
 // priorityString prints a priority as nft 1.0.6 does: the kernel keeps a
 // number; nft names it when it lies within 10 of a standard priority
 // ("filter - 5", "raw + 10"), else prints the number (65535, 20).
@@ -268,13 +283,22 @@ func priorityString(fam Family, c *Chain) string {
 	if c.Priority.Name != "" {
 		v += prioNames[c.Priority.Name]
 	}
-	if fam == FamilyBridge || fam == FamilyNetdev || fam == FamilyARP {
-		if c.Priority.Name != "" && c.Priority.Offset == 0 {
-			return c.Priority.Name
+	std := stdPriorities
+	switch fam {
+	case FamilyBridge:
+		std = bridgePriorities
+		if c.Priority.Name != "" {
+			v = c.Priority.Offset + bridgePrioValue(c.Priority.Name)
 		}
-		return fmt.Sprint(v)
+	case FamilyNetdev, FamilyARP:
+		std = std[3:4] // filter only
 	}
-	for _, sp := range stdPriorities {
+	for _, sp := range std {
+		// dstnat names a priority only on prerouting, srcnat only on
+		// postrouting (nft 1.0.6 lists 100 on a nat input chain).
+		if sp.name == "dstnat" && c.Hook != "prerouting" || sp.name == "srcnat" && c.Hook != "postrouting" {
+			continue
+		}
 		d := v - sp.val
 		switch {
 		case d == 0:
