@@ -20,7 +20,8 @@ import (
 //     without its Fragment header. A fragment defrag passes on
 //     unreassembled goes to conntrack as it is.
 //  4. conntrack.Table.Process (Track, then Confirm: every packet is
-//     accepted, as in a replay without a ruleset), in zone 0.
+//     accepted, as in a replay without a ruleset), in zone 0; or, with a
+//     ruleset, Tracker.Filter (the hooks around Track, Confirm if accepted).
 //  5. The events the packet caused go to OnEvent, then the packet's result
 //     to OnPacket.
 //
@@ -159,6 +160,11 @@ type Tracker struct {
 	// OnEvent, when not nil, receives every event: packet is the number
 	// of the packet that caused it, 0 for expiry between packets.
 	OnEvent func(ev *conntrack.Event, packet uint64)
+	// Filter, when not nil, takes the place of conntrack.Table.Process for
+	// every datagram: it runs the ruleset's hooks around Track and
+	// confirms only the packets it accepts (package engine), leaving
+	// conntrack's decision in res.
+	Filter func(t *conntrack.Table, p *packet.Parsed, now int64, res *conntrack.Result)
 	// OnEnd, when not nil, is called at the end of each capture with its
 	// table and the final clock, after expired entries were removed.
 	OnEnd func(path string, t *conntrack.Table, now int64)
@@ -300,7 +306,11 @@ func (tr *Tracker) reassemble(p *packet.Parsed) {
 // track runs conntrack on one IP datagram.
 func (tr *Tracker) track(p *packet.Parsed) {
 	res, pr := &tr.res, &tr.pr
-	tr.table.Process(p, 0, tr.now, res)
+	if tr.Filter != nil {
+		tr.Filter(tr.table, p, tr.now, res)
+	} else {
+		tr.table.Process(p, 0, tr.now, res)
+	}
 	pr.Outcome = OutcomeTracked
 	pr.State, pr.Dir, pr.ID = res.State, res.Dir, res.ID
 	pr.Reason, pr.PacketReason = res.Reason, res.PacketReason

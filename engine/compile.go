@@ -1,0 +1,563 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"github.com/hare-fw/hare/ruleset"
+)
+
+var sprintf = fmt.Sprintf
+
+// Error is a construct the compiler does not support, or a ruleset the
+// kernel would refuse, with the position of the offending source.
+type Error struct {
+	Pos ruleset.Pos
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Hook is a netfilter hook. The zero value is invalid.
+type Hook uint8
+
+// Hooks, in packet order.
+const (
+	HookUnknown Hook = iota
+	HookPrerouting
+	HookInput
+	HookForward
+	HookOutput
+	HookPostrouting
+	numHooks
+)
+
+var hookNames = [...]string{"unknown", "prerouting", "input", "forward", "output", "postrouting"}
+
+func (h Hook) String() string {
+	if int(h) < len(hookNames) {
+		return hookNames[h]
+	}
+	return "unknown"
+}
+
+// Standard priorities (enum nf_ip_hook_priorities).
+const (
+	PriorityDefrag    = -400
+	PriorityConntrack = -200
+)
+
+var priorityNames = map[string]int{"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
+
+// maxJumpDepth is the kernel's NFT_JUMP_STACK_SIZE.
+const maxJumpDepth = 16
+
+// field is a packet or metadata field a match loads.
+type field uint8
+
+const (
+	fNone field = iota
+	fIP4Saddr
+	fIP4Daddr
+	fIP4Proto
+	fIP4TTL
+	fIP6Saddr
+	fIP6Daddr
+	fIP6Nexthdr
+	fIP6Hoplimit
+	fL4Proto
+	fNfproto
+	fMark
+	fIifname
+	fOifname
+	fTCPSport
+	fTCPDport
+	fTCPFlags
+	fUDPSport
+	fUDPDport
+	fICMPType
+	fICMPCode
+	fICMPv6Type
+	fICMPv6Code
+	fCtState
+	fCtStatus
+)
+
+// selectors maps the selector words to a field and its type.
+var selectors = map[string]struct {
+	f field
+	t vtype
+}{
+	"ip saddr":          {fIP4Saddr, tAddr4},
+	"ip daddr":          {fIP4Daddr, tAddr4},
+	"ip protocol":       {fIP4Proto, tProto},
+	"ip ttl":            {fIP4TTL, tU8},
+	"ip6 saddr":         {fIP6Saddr, tAddr6},
+	"ip6 daddr":         {fIP6Daddr, tAddr6},
+	"ip6 nexthdr":       {fIP6Nexthdr, tProto},
+	"ip6 hoplimit":      {fIP6Hoplimit, tU8},
+	"meta l4proto":      {fL4Proto, tProto},
+	"meta nfproto":      {fNfproto, tNfproto},
+	"meta mark":         {fMark, tU32},
+	"meta iifname":      {fIifname, tIfname},
+	"meta oifname":      {fOifname, tIfname},
+	"tcp sport":         {fTCPSport, tPort},
+	"tcp dport":         {fTCPDport, tPort},
+	"tcp flags":         {fTCPFlags, tTCPFlags},
+	"udp sport":         {fUDPSport, tPort},
+	"udp dport":         {fUDPDport, tPort},
+	"icmp type":         {fICMPType, tICMPType},
+	"icmp code":         {fICMPCode, tU8},
+	"icmpv6 type":       {fICMPv6Type, tICMPv6Type},
+	"icmpv6 code":       {fICMPv6Code, tU8},
+	"ct state":          {fCtState, tCtState},
+	"ct status":         {fCtStatus, tCtStatus},
+	"mark":              {fMark, tU32},
+	"iifname":           {fIifname, tIfname},
+	"oifname":           {fOifname, tIfname},
+	"meta protocol":     {fNone, tNone}, // listed to give a precise error below
+	"ip6 flowlabel":     {fNone, tNone},
+	"ct direction":      {fNone, tNone},
+	"ct original saddr": {fNone, tNone},
+}
+
+// opKind is one step of a rule.
+type opKind uint8
+
+const (
+	opMatch   opKind = iota // cond must hold, else the rule ends (NFT_BREAK)
+	opCounter               // count the packet in counters[counter]
+	opNotrack               // mark the packet untracked (before conntrack only)
+	opVerdict               // the rule's verdict; always last
+)
+
+// action is a verdict statement.
+type action uint8
+
+const (
+	actContinue action = iota
+	actAccept
+	actDrop
+	actReject
+	actJump
+	actGoto
+	actReturn
+)
+
+// cond is a compiled match: load f, optionally AND it with mask, then
+// either test bits (any of them set, or none with neg) or look the value up
+// in set (membership, or non-membership with neg).
+type cond struct {
+	f       field
+	neg     bool
+	anyBits bool
+	hasMask bool
+	mask    uint64
+	bits    uint64
+	set     ivset
+}
+
+type op struct {
+	kind    opKind
+	act     action
+	target  int32 // jump/goto chain index
+	counter int32
+	cond    cond
+}
+
+type rule struct {
+	ops    []op
+	handle uint64
+}
+
+type chain struct {
+	table  string
+	name   string
+	family ruleset.Family
+	hook   Hook
+	prio   int
+	policy Verdict // Accept or Drop, for base chains
+	order  int     // declaration order among base chains
+	rules  []rule
+}
+
+// CounterKey names a rule counter: its table, chain and rule handle.
+type CounterKey struct {
+	Family ruleset.Family
+	Table  string
+	Chain  string
+	Handle uint64
+}
+
+type counter struct {
+	packets, bytes atomic.Uint64
+}
+
+// Compiled is an immutable evaluation form of a ruleset: base chains
+// grouped by hook and sorted by priority, rules as compiled matchers. Only
+// its rule counters change after Compile (atomically). It is safe for
+// concurrent use; swap whole rulesets with an atomic.Pointer (see Engine).
+type Compiled struct {
+	chains   []chain
+	hooks    [numHooks][]int32 // base chain indices, in evaluation order
+	keys     []CounterKey
+	counters []counter
+}
+
+// Compile turns an applied ruleset into its evaluation form. Anything it
+// does not support (a statement, a selector, a family, a chain type) is an
+// *Error naming the construct and its position: a rule is never evaluated
+// partly.
+func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
+	c := &Compiled{}
+	type tkey struct {
+		t     *ruleset.Table
+		index map[string]int32
+	}
+	var tables []tkey
+	order := 0
+	for _, t := range rs.Tables {
+		if !t.Family.IsEvaluable() {
+			return nil, &Error{t.Pos, sprintf("unsupported: table family %s", t.Family)}
+		}
+		idx := map[string]int32{}
+		for _, ch := range t.Chains {
+			idx[ch.Name] = int32(len(c.chains))
+			cc := chain{table: t.Name, name: ch.Name, family: t.Family}
+			if ch.IsBase() {
+				if err := baseChain(&cc, ch); err != nil {
+					return nil, err
+				}
+				cc.order = order
+				order++
+			}
+			c.chains = append(c.chains, cc)
+		}
+		tables = append(tables, tkey{t, idx})
+	}
+	for _, tk := range tables {
+		for _, ch := range tk.t.Chains {
+			cc := &c.chains[tk.index[ch.Name]]
+			for _, r := range ch.Rules {
+				cr, err := c.compileRule(cc, r, tk.index)
+				if err != nil {
+					return nil, err
+				}
+				cc.rules = append(cc.rules, cr)
+			}
+		}
+	}
+	if err := c.checkJumps(rs); err != nil {
+		return nil, err
+	}
+	for i := range c.chains {
+		if h := c.chains[i].hook; h != HookUnknown {
+			c.hooks[h] = append(c.hooks[h], int32(i))
+		}
+	}
+	for h := range c.hooks {
+		hs := c.hooks[h]
+		// Lower priority first; at equal priority the later registration
+		// runs first (nf_hook_entries_grow inserts before equals).
+		sort.SliceStable(hs, func(i, j int) bool {
+			a, b := &c.chains[hs[i]], &c.chains[hs[j]]
+			if a.prio != b.prio {
+				return a.prio < b.prio
+			}
+			return a.order > b.order
+		})
+	}
+	c.counters = make([]counter, len(c.keys))
+	return c, nil
+}
+
+func baseChain(cc *chain, ch *ruleset.Chain) error {
+	if ch.Type != "filter" {
+		return &Error{ch.Pos, sprintf("unsupported: chain type %s (chain %s)", ch.Type, ch.Name)}
+	}
+	if len(ch.Devices) > 0 {
+		return &Error{ch.Pos, sprintf("unsupported: devices on chain %s", ch.Name)}
+	}
+	for h := HookPrerouting; h < numHooks; h++ {
+		if h.String() == ch.Hook {
+			cc.hook = h
+		}
+	}
+	if cc.hook == HookUnknown {
+		return &Error{ch.Pos, sprintf("unsupported: hook %s", ch.Hook)}
+	}
+	cc.prio = ch.Priority.Offset
+	if ch.Priority.Name != "" {
+		base, ok := priorityNames[ch.Priority.Name]
+		if !ok {
+			return &Error{ch.Pos, sprintf("unsupported: priority %s", ch.Priority.Name)}
+		}
+		cc.prio += base
+	}
+	if cc.prio <= PriorityDefrag {
+		return &Error{ch.Pos, sprintf("unsupported: priority %d runs before defrag (%d)", cc.prio, PriorityDefrag)}
+	}
+	switch ch.Policy {
+	case "", "accept":
+		cc.policy = Accept
+	case "drop":
+		cc.policy = Drop
+	default:
+		return &Error{ch.Pos, sprintf("unsupported: policy %s", ch.Policy)}
+	}
+	return nil
+}
+
+func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int32) (rule, error) {
+	cr := rule{handle: r.Handle}
+	for i, s := range r.Stmts {
+		if n := len(cr.ops); n > 0 && cr.ops[n-1].kind == opVerdict {
+			return rule{}, &Error{s.Position(), "statement after a verdict"}
+		}
+		switch s := s.(type) {
+		case *ruleset.Match:
+			cd, err := compileMatch(s)
+			if err != nil {
+				return rule{}, err
+			}
+			cr.ops = append(cr.ops, op{kind: opMatch, cond: cd})
+		case *ruleset.CounterStmt:
+			if s.Name != nil {
+				return rule{}, &Error{s.Pos, "unsupported: named counter"}
+			}
+			cr.ops = append(cr.ops, op{kind: opCounter, counter: int32(len(c.keys))})
+			c.keys = append(c.keys, CounterKey{cc.family, cc.table, cc.name, r.Handle})
+		case *ruleset.SimpleStmt:
+			if s.Word != "notrack" {
+				return rule{}, &Error{s.Pos, "unsupported: statement " + s.Word}
+			}
+			if cc.hook != HookPrerouting && cc.hook != HookOutput {
+				// nft_notrack_validate: prerouting and output only.
+				return rule{}, &Error{s.Pos, "notrack is only valid in prerouting and output base chains"}
+			}
+			cr.ops = append(cr.ops, op{kind: opNotrack})
+		case *ruleset.RejectStmt:
+			cr.ops = append(cr.ops, op{kind: opVerdict, act: actReject})
+		case *ruleset.VerdictStmt:
+			o := op{kind: opVerdict}
+			switch s.Kind {
+			case "accept":
+				o.act = actAccept
+			case "drop":
+				o.act = actDrop
+			case "continue":
+				o.act = actContinue
+			case "return":
+				o.act = actReturn
+			case "jump", "goto":
+				o.act = actJump
+				if s.Kind == "goto" {
+					o.act = actGoto
+				}
+				t, ok := index[s.Chain]
+				if !ok {
+					return rule{}, &Error{s.Pos, sprintf("jump to unknown chain %s", s.Chain)}
+				}
+				if c.chains[t].hook != HookUnknown {
+					return rule{}, &Error{s.Pos, sprintf("cannot jump to base chain %s", s.Chain)}
+				}
+				o.target = t
+			default:
+				return rule{}, &Error{s.Pos, "unsupported: verdict " + s.Kind}
+			}
+			cr.ops = append(cr.ops, o)
+		default:
+			return rule{}, &Error{s.Position(), "unsupported: " + stmtKind(s, r.Stmts[i])}
+		}
+	}
+	return cr, nil
+}
+
+func stmtKind(s ruleset.Stmt, _ ruleset.Stmt) string {
+	switch s := s.(type) {
+	case *ruleset.VmapStmt:
+		return "verdict map"
+	case *ruleset.LogStmt:
+		return "log statement"
+	case *ruleset.LimitStmt:
+		return "limit statement"
+	case *ruleset.QuotaStmt:
+		return "quota statement"
+	case *ruleset.NatStmt:
+		return s.Kind + " statement"
+	case *ruleset.SetStmt:
+		return "set statement " + strings.Join(s.Key.Words, " ")
+	case *ruleset.DynsetStmt:
+		return s.Op + " @" + s.Set
+	case *ruleset.RawStmt:
+		return "statement " + strings.Join(s.Words, " ")
+	}
+	return sprintf("%T", s)
+}
+
+func compileMatch(m *ruleset.Match) (cond, error) {
+	var cd cond
+	x := m.X
+	var maskX ruleset.Expr
+	if b, ok := x.(*ruleset.Binop); ok && b.Op == "&" {
+		x, maskX = b.X, b.Y
+	}
+	sel, ok := x.(*ruleset.Selector)
+	if !ok || len(sel.Args) > 0 {
+		return cd, &Error{m.X.Position(), "unsupported: match on " + exprKind(m.X)}
+	}
+	name := strings.Join(sel.Words, " ")
+	st, ok := selectors[name]
+	if !ok || st.f == fNone {
+		return cd, &Error{sel.Pos, "unsupported: selector " + name}
+	}
+	cd.f = st.f
+	if maskX != nil {
+		if st.t == tAddr4 || st.t == tAddr6 || st.t == tIfname {
+			return cd, &Error{m.X.Position(), "unsupported: mask on " + name}
+		}
+		mk, err := bits(maskX, st.t)
+		if err != nil {
+			return cd, err
+		}
+		cd.hasMask, cd.mask = true, mk
+	}
+	y := m.Y
+	switch y.(type) {
+	case *ruleset.SetRef, *ruleset.Concat, *ruleset.MapLookup, *ruleset.Selector:
+		return cd, &Error{y.Position(), "unsupported: " + exprKind(y)}
+	}
+	_, isSet := y.(*ruleset.SetExpr)
+	_, isList := y.(*ruleset.List)
+	_, isOr := y.(*ruleset.Binop)
+	// Flag types: `ct state a,b` or `tcp flags syn` test bits (nft's
+	// implicit flag comparison); `!=` tests that none are set.
+	if st.t.isBitmask() && !isSet && !cd.hasMask && (m.Op == "" || m.Op == "!=") {
+		b, err := bits(y, st.t)
+		if err != nil {
+			return cd, err
+		}
+		cd.anyBits, cd.bits, cd.neg = true, b, m.Op == "!="
+		return cd, nil
+	}
+	if isList || isOr {
+		b, err := bits(y, st.t)
+		if err != nil {
+			return cd, err
+		}
+		cd.set = ivset{{u128{lo: b}, u128{lo: b}}}
+	} else {
+		var err error
+		if cd.set, err = elems(y, st.t, nil); err != nil {
+			return cd, err
+		}
+	}
+	switch m.Op {
+	case "", "==":
+	case "!=":
+		cd.neg = true
+	case "<", "<=", ">", ">=":
+		if len(cd.set) != 1 || cd.set[0].lo != cd.set[0].hi || st.t == tAddr4 || st.t == tAddr6 || st.t == tIfname {
+			return cd, &Error{m.Pos, "unsupported: " + m.Op + " with this value"}
+		}
+		v := cd.set[0].lo.lo
+		lo, hi := uint64(0), st.t.max()
+		switch m.Op {
+		case "<":
+			if v == 0 {
+				return cd, &Error{m.Pos, "comparison is always false"}
+			}
+			hi = v - 1
+		case "<=":
+			hi = v
+		case ">":
+			lo = v + 1
+		case ">=":
+			lo = v
+		}
+		cd.set = ivset{{u128{lo: lo}, u128{lo: hi}}}
+	default:
+		return cd, &Error{m.Pos, "unsupported: operator " + m.Op}
+	}
+	cd.set = cd.set.normalise()
+	return cd, nil
+}
+
+// checkJumps refuses loops and chains deeper than the kernel's jump stack.
+func (c *Compiled) checkJumps(rs *ruleset.Ruleset) error {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	mark := make([]uint8, len(c.chains))
+	depth := make([]int, len(c.chains)) // deepest jump stack below the chain
+	var visit func(i int32) error
+	visit = func(i int32) error {
+		switch mark[i] {
+		case active:
+			return &Error{chainPos(rs, &c.chains[i]), sprintf("loop through chain %s", c.chains[i].name)}
+		case done:
+			return nil
+		}
+		mark[i] = active
+		for _, r := range c.chains[i].rules {
+			for _, o := range r.ops {
+				if o.kind != opVerdict || (o.act != actJump && o.act != actGoto) {
+					continue
+				}
+				if err := visit(o.target); err != nil {
+					return err
+				}
+				d := depth[o.target]
+				if o.act == actJump {
+					d++
+				}
+				depth[i] = max(depth[i], d)
+			}
+		}
+		mark[i] = done
+		if depth[i] > maxJumpDepth {
+			return &Error{chainPos(rs, &c.chains[i]), sprintf("jumps from chain %s nest deeper than %d", c.chains[i].name, maxJumpDepth)}
+		}
+		return nil
+	}
+	for i := range c.chains {
+		if err := visit(int32(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func chainPos(rs *ruleset.Ruleset, cc *chain) ruleset.Pos {
+	for _, t := range rs.Tables {
+		if t.Name != cc.table || t.Family != cc.family {
+			continue
+		}
+		for _, ch := range t.Chains {
+			if ch.Name == cc.name {
+				return ch.Pos
+			}
+		}
+	}
+	return ruleset.Pos{}
+}
+
+// Counters returns the rule counters, in ruleset order: for each counter
+// statement its rule and the packets and bytes it counted so far.
+func (c *Compiled) Counters() []CounterValue {
+	out := make([]CounterValue, len(c.keys))
+	for i, k := range c.keys {
+		out[i] = CounterValue{CounterKey: k, Packets: c.counters[i].packets.Load(), Bytes: c.counters[i].bytes.Load()}
+	}
+	return out
+}
+
+// CounterValue is one rule counter's value.
+type CounterValue struct {
+	CounterKey
+	Packets, Bytes uint64
+}

@@ -1,0 +1,21 @@
+// Package engine evaluates nftables rulesets on packets the way Linux
+// netfilter does: Compile turns a parsed and applied ruleset
+// (package ruleset) into an immutable Compiled form, base chains grouped by
+// hook and sorted by priority with rules as small matchers, and an Engine
+// runs each decoded, reassembled packet through the hooks around
+// conntrack (package conntrack), giving a Verdict and the rule or policy
+// that decided it.
+//
+// This first slice supports families ip, ip6 and inet, filter chains, and
+// the common matches (addresses, protocols, ports, tcp flags, ct state and
+// status, meta iifname/oifname/nfproto/l4proto/mark, icmp and icmpv6
+// types) and statements (accept, drop, reject as a verdict, jump, goto,
+// return, continue, counter, notrack). Anything else fails Compile with
+// an *Error naming the construct and its file:line:col.
+//
+// The topology is the kernel oracle's: every packet arrives on one
+// interface and is delivered locally (prerouting, then input); see eval.go.
+//
+// The packet path allocates nothing; Compiled is read without locks and
+// its rule counters are atomics.
+package engine

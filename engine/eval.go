@@ -1,0 +1,275 @@
+package engine
+
+import (
+	"sync/atomic"
+
+	"github.com/hare-fw/hare/conntrack"
+	"github.com/hare-fw/hare/packet"
+	"github.com/hare-fw/hare/ruleset"
+)
+
+// The path of one packet through Engine.Packet, for the replay topology
+// (every packet arrives on one interface and is delivered locally):
+//
+//  1. prerouting base chains with priority below conntrack's (-200), raw
+//     and the like; `notrack` here exempts the packet from tracking;
+//  2. conntrack: Table.Track (skipped for an untracked packet);
+//  3. the remaining prerouting chains (mangle, dstnat, filter…);
+//  4. routing: with Meta.NoRoute the packet stops here (dropped);
+//  5. input base chains in priority order;
+//  6. conntrack Confirm, only for an accepted packet (Linux
+//     nf_conntrack_confirm runs last on the input hook).
+//
+// In each base chain the rules run in order (nft_do_chain): a failing match
+// ends the rule, accept ends the base chain (the next base chain runs),
+// drop and reject end the packet, jump pushes a return point, goto does
+// not, return pops (or applies the policy in a base chain), and the end of
+// a base chain applies its policy. Nothing here allocates.
+
+// Engine evaluates packets against the current Compiled ruleset, which
+// Swap replaces atomically: a packet sees one ruleset from start to end.
+// It is safe for concurrent use if the conntrack table is (it is).
+type Engine struct {
+	rules atomic.Pointer[Compiled]
+	ct    *conntrack.Table
+}
+
+// New returns an engine over conntrack table ct with ruleset c.
+func New(ct *conntrack.Table, c *Compiled) *Engine {
+	e := &Engine{ct: ct}
+	e.rules.Store(c)
+	return e
+}
+
+// Swap installs c and returns the ruleset it replaces.
+func (e *Engine) Swap(c *Compiled) *Compiled { return e.rules.Swap(c) }
+
+// Rules returns the ruleset in force.
+func (e *Engine) Rules() *Compiled { return e.rules.Load() }
+
+// Meta is what the packet's surroundings say about it.
+type Meta struct {
+	Iifname [16]byte // input interface name, NUL padded (see IfName)
+	Mark    uint32   // meta mark on arrival
+	// NoRoute says routing finds no local delivery: the packet is
+	// dropped after prerouting and never confirmed.
+	NoRoute bool
+}
+
+// IfName packs an interface name for Meta.Iifname.
+func IfName(s string) (b [16]byte) {
+	copy(b[:15], s)
+	return b
+}
+
+// Result is the fate of one packet. Reuse one per worker; Packet
+// overwrites it. Chain and Table alias the Compiled ruleset's strings.
+type Result struct {
+	Verdict Verdict
+	By      Decider
+	Hook    Hook
+	Table   string
+	Chain   string
+	Rule    uint64 // handle of the deciding rule (By == DecidedRule)
+	// Untracked is set when a notrack rule exempted the packet; CT is then
+	// not meaningful.
+	Untracked bool
+	CT        conntrack.Result
+
+	entry conntrack.Entry // scratch for ct status
+}
+
+// evalCtx is the per-packet state the matchers read.
+type evalCtx struct {
+	p         *packet.Parsed
+	m         *Meta
+	ctState   uint64 // ct state bit
+	tracked   bool   // conntrack ran
+	untracked bool
+	statusOK  bool
+	status    uint64
+	e         *Engine
+	r         *Result
+}
+
+// Packet runs p, a decoded and reassembled IP datagram arriving at time now
+// (the caller's clock), through the hooks and puts its fate in r.
+func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
+	c := e.rules.Load()
+	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule, r.Untracked = Accept, DecidedNone, HookUnknown, "", "", 0, false
+	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r}
+
+	pre := c.hooks[HookPrerouting]
+	i := 0
+	for ; i < len(pre) && c.chains[pre[i]].prio < PriorityConntrack; i++ {
+		if !c.runBase(&cx, pre[i], HookPrerouting) {
+			return
+		}
+	}
+	if cx.untracked {
+		r.Untracked = true
+		r.CT = conntrack.Result{State: conntrack.StateUntracked}
+		cx.ctState = ctBitUntracked
+	} else {
+		e.ct.Track(p, 0, now, &r.CT)
+		cx.tracked = true
+		cx.ctState = stateBit(r.CT.State)
+		if r.CT.Drop {
+			r.Verdict, r.By, r.Hook = Drop, DecidedConntrack, HookPrerouting
+			return
+		}
+	}
+	for ; i < len(pre); i++ {
+		if !c.runBase(&cx, pre[i], HookPrerouting) {
+			return
+		}
+	}
+	if m.NoRoute {
+		r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule = Drop, DecidedRouting, HookPrerouting, "", "", 0
+		return
+	}
+	for _, ci := range c.hooks[HookInput] {
+		if !c.runBase(&cx, ci, HookInput) {
+			return
+		}
+	}
+	if cx.tracked {
+		e.ct.Confirm(&r.CT, now)
+	}
+}
+
+const (
+	ctBitInvalid   = 1
+	ctBitUntracked = 64
+)
+
+// stateBit is nft's ct state bit (NF_CT_STATE_BIT).
+func stateBit(s conntrack.State) uint64 {
+	switch s {
+	case conntrack.StateNew:
+		return 8
+	case conntrack.StateEstablished:
+		return 2
+	case conntrack.StateRelated:
+		return 4
+	case conntrack.StateUntracked:
+		return ctBitUntracked
+	}
+	return ctBitInvalid
+}
+
+// frame is a jump stack entry: where to resume.
+type frame struct {
+	chain int32
+	rule  int32
+}
+
+// runBase runs base chain bi and reports whether the packet goes on
+// (accepted by this chain); otherwise r holds the final verdict.
+func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
+	base := &c.chains[bi]
+	if !familyMatches(base, cx.p) {
+		return true
+	}
+	r := cx.r
+	var stack [maxJumpDepth]frame
+	sp := 0
+	cur, ri := bi, int32(0)
+	for {
+		ch := &c.chains[cur]
+		if int(ri) >= len(ch.rules) {
+			if sp == 0 {
+				return c.policy(r, base, h)
+			}
+			sp--
+			cur, ri = stack[sp].chain, stack[sp].rule
+			continue
+		}
+		rl := &ch.rules[ri]
+		ri++
+		act, target := c.evalRule(cx, rl)
+		switch act {
+		case actContinue:
+			continue
+		case actAccept, actDrop, actReject:
+			r.By, r.Hook, r.Table, r.Chain, r.Rule = DecidedRule, h, ch.table, ch.name, rl.handle
+			switch act {
+			case actAccept:
+				r.Verdict = Accept
+				return true
+			case actDrop:
+				r.Verdict = Drop
+			default:
+				r.Verdict = Reject
+			}
+			return false
+		case actJump:
+			stack[sp] = frame{cur, ri}
+			sp++
+			cur, ri = target, 0
+		case actGoto:
+			cur, ri = target, 0
+		case actReturn:
+			if sp == 0 {
+				return c.policy(r, base, h)
+			}
+			sp--
+			cur, ri = stack[sp].chain, stack[sp].rule
+		}
+	}
+}
+
+func (c *Compiled) policy(r *Result, base *chain, h Hook) bool {
+	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule = base.policy, DecidedPolicy, h, base.table, base.name, 0
+	return base.policy == Accept
+}
+
+func familyMatches(ch *chain, p *packet.Parsed) bool {
+	switch ch.family {
+	case ruleset.FamilyIP:
+		return p.IPVersion == 4
+	case ruleset.FamilyIP6:
+		return p.IPVersion == 6
+	}
+	return true
+}
+
+// evalRule runs a rule's steps; a failing match ends it with continue.
+func (c *Compiled) evalRule(cx *evalCtx, rl *rule) (action, int32) {
+	for i := range rl.ops {
+		o := &rl.ops[i]
+		switch o.kind {
+		case opMatch:
+			if !cx.match(&o.cond) {
+				return actContinue, 0
+			}
+		case opCounter:
+			k := &c.counters[o.counter]
+			k.packets.Add(1)
+			k.bytes.Add(uint64(cx.p.L3Len))
+		case opNotrack:
+			// nft_notrack_eval: a packet that already has an entry
+			// keeps it.
+			if !cx.tracked {
+				cx.untracked = true
+			}
+		case opVerdict:
+			return o.act, o.target
+		}
+	}
+	return actContinue, 0
+}
+
+func (cx *evalCtx) match(cd *cond) bool {
+	v, ok := cx.load(cd.f)
+	if !ok {
+		return false // NFT_BREAK: the field is absent, whatever the operator
+	}
+	if cd.hasMask {
+		v.lo &= cd.mask
+	}
+	if cd.anyBits {
+		return (v.lo&cd.bits != 0) != cd.neg
+	}
+	return cd.set.has(v) != cd.neg
+}

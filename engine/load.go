@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"github.com/hare-fw/hare/conntrack"
+	"github.com/hare-fw/hare/packet"
+)
+
+// load reads field f of the packet or its metadata. ok is false when the
+// packet has no such field (another family, another protocol, no transport
+// header, no conntrack entry): the match fails, as the kernel's implicit
+// protocol dependency or NFT_BREAK makes it.
+func (cx *evalCtx) load(f field) (v u128, ok bool) {
+	p := cx.p
+	switch f {
+	case fIP4Saddr, fIP4Daddr, fIP4Proto, fIP4TTL:
+		if p.IPVersion != 4 {
+			return v, false
+		}
+		switch f {
+		case fIP4Saddr:
+			return addrValue(p.Src), true
+		case fIP4Daddr:
+			return addrValue(p.Dst), true
+		case fIP4Proto:
+			return u128{lo: uint64(p.Proto)}, true
+		}
+		return u128{lo: uint64(p.HopLimit)}, true
+	case fIP6Saddr, fIP6Daddr, fIP6Nexthdr, fIP6Hoplimit:
+		if p.IPVersion != 6 {
+			return v, false
+		}
+		switch f {
+		case fIP6Saddr:
+			return addrValue(p.Src), true
+		case fIP6Daddr:
+			return addrValue(p.Dst), true
+		case fIP6Nexthdr:
+			// The Next Header field of the fixed header, not the upper
+			// layer after extension headers (that is meta l4proto).
+			ip := p.IP()
+			if len(ip) < 7 {
+				return v, false
+			}
+			return u128{lo: uint64(ip[6])}, true
+		}
+		return u128{lo: uint64(p.HopLimit)}, true
+	case fL4Proto:
+		return u128{lo: uint64(p.Proto)}, p.IPVersion != 0
+	case fNfproto:
+		switch p.IPVersion {
+		case 4:
+			return u128{lo: 2}, true
+		case 6:
+			return u128{lo: 10}, true
+		}
+		return v, false
+	case fMark:
+		return u128{lo: uint64(cx.m.Mark)}, true
+	case fIifname:
+		return ifnameBytes(&cx.m.Iifname), true
+	case fOifname:
+		return v, true // no output interface on prerouting and input
+	case fTCPSport, fTCPDport, fTCPFlags:
+		if p.Proto != packet.ProtoTCP || p.L4Off == 0 {
+			return v, false
+		}
+		switch f {
+		case fTCPSport:
+			return u128{lo: uint64(p.SrcPort)}, true
+		case fTCPDport:
+			return u128{lo: uint64(p.DstPort)}, true
+		}
+		return u128{lo: uint64(p.TCP.Flags)}, true
+	case fUDPSport, fUDPDport:
+		if p.Proto != packet.ProtoUDP || p.L4Off == 0 {
+			return v, false
+		}
+		if f == fUDPSport {
+			return u128{lo: uint64(p.SrcPort)}, true
+		}
+		return u128{lo: uint64(p.DstPort)}, true
+	case fICMPType, fICMPCode:
+		if p.Proto != packet.ProtoICMP || p.L4Off == 0 {
+			return v, false
+		}
+		if f == fICMPType {
+			return u128{lo: uint64(p.ICMP.Type)}, true
+		}
+		return u128{lo: uint64(p.ICMP.Code)}, true
+	case fICMPv6Type, fICMPv6Code:
+		if p.Proto != packet.ProtoICMPv6 || p.L4Off == 0 {
+			return v, false
+		}
+		if f == fICMPv6Type {
+			return u128{lo: uint64(p.ICMP.Type)}, true
+		}
+		return u128{lo: uint64(p.ICMP.Code)}, true
+	case fCtState:
+		return u128{lo: cx.ctState}, true
+	case fCtStatus:
+		return cx.ctStatus()
+	}
+	return v, false
+}
+
+// ctStatus reads the entry's status bits; a packet without an entry has
+// none (nft_ct_get_eval breaks).
+func (cx *evalCtx) ctStatus() (u128, bool) {
+	if cx.statusOK {
+		return u128{lo: cx.status}, true
+	}
+	if !cx.tracked || cx.untracked {
+		return u128{}, false
+	}
+	r := cx.r
+	switch r.CT.State {
+	case conntrack.StateInvalid, conntrack.StateUntracked:
+		return u128{}, false
+	}
+	if r.CT.New && !r.CT.Ref.IsValid() {
+		cx.status, cx.statusOK = 0, true // pending: not confirmed yet
+		return u128{}, true
+	}
+	if !cx.e.ct.Get(r.CT.Ref, &r.entry) {
+		return u128{}, false
+	}
+	cx.status, cx.statusOK = uint64(r.entry.Status), true
+	return u128{lo: cx.status}, true
+}
+
+func ifnameBytes(b *[16]byte) u128 {
+	var v u128
+	for i := 0; i < 8; i++ {
+		v.hi = v.hi<<8 | uint64(b[i])
+		v.lo = v.lo<<8 | uint64(b[8+i])
+	}
+	return v
+}
