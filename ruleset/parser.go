@@ -305,6 +305,9 @@ func (p *parser) command() *Command {
 
 func (p *parser) tableCmd(c *Command) {
 	c.Family = p.family()
+	if t := p.peek(); t.kind == tokString && t.text == "" {
+		p.unexpected(t, "string")
+	}
 	c.Table = p.name()
 	tb := &Table{Pos: c.Pos, Family: c.Family, Name: c.Table}
 	c.TableBody = tb
