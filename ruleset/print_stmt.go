@@ -81,6 +81,11 @@ func stmtString(s Stmt, pc ctx) string {
 			}
 			y = exprString(s.Y, pc.as(typeOfExpr(b.X)))
 			x = exprString(b.X, pc.as("")) + " " + b.Op + " " + exprString(b.Y, pc.as(typeOfExpr(b.X)))
+			// nft 1.0.6 writes == after a bit operation with a value
+			// (meta mark & 0xff == 0x10).
+			if _, isVal := s.Y.(*Value); isVal && (s.Op == "" || s.Op == "==") {
+				return x + " == " + y
+			}
 		}
 		op := s.Op
 		if op == "==" && !(flagBits[c.typ] != nil && isNumber(s.Y)) {
