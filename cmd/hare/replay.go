@@ -31,6 +31,10 @@ type replayFlags struct {
 	setFlags     []string // the flag that gave each of sets
 	ctOutput     string
 	helpSettings bool
+
+	// Ruleset (replay_rules.go).
+	rules   string
+	iifname string
 }
 
 // newReplayFlagSet returns the flag set of `hare replay` writing into f. Its
@@ -58,6 +62,8 @@ func newReplayFlagSet(f *replayFlags) *flag.FlagSet {
 	})
 	fs.StringVar(&f.ctOutput, "ct-output", "", "extra conntrack -o fields: id, ktimestamp")
 	fs.BoolVar(&f.helpSettings, "help-settings", false, "list the conntrack settings")
+	fs.StringVar(&f.rules, "rules", "", "nftables ruleset to evaluate")
+	fs.StringVar(&f.iifname, "iifname", "kor0", "input interface for meta iifname")
 	fs.Usage = func() {}
 	return fs
 }
@@ -155,7 +161,7 @@ Connection tracking:
         List every setting with its Linux and RFC-profile values and what
         it does, then exit.
           hare replay --help-settings
-  -h, --help
+%s  -h, --help
         Print this help.
 
 With several captures and --table, --events or --packets, each capture's
@@ -172,7 +178,7 @@ Examples:
   hare replay testdata/sample.pcapng
   hare replay -o json --checksum a.pcap b.pcapng
   hare replay --clock frozen --packets --table trace.pcap
-`, report.MaxBatchSize, report.BatchSize)
+`, report.MaxBatchSize, report.BatchSize, rulesHelp[1:])
 }
 
 func runReplay(args []string, stdout, stderr io.Writer) int {
@@ -210,6 +216,11 @@ func runReplayWith(args []string, stdout, stderr io.Writer, skip func(path strin
 
 	bw := bufio.NewWriterSize(stdout, 64<<10)
 	out := newCTOutput(&f, tr, bw, len(files) > 1)
+	rules, err := setupRules(&f, tr, bw)
+	if err != nil {
+		fmt.Fprintf(stderr, "hare replay: --rules: %v\n", err)
+		return exitUsage
+	}
 	s := &report.Summary{Checksums: f.checksum, Track: tr}
 	prog := newProgress(stderr, f.progress)
 	var errs []string
@@ -226,6 +237,10 @@ func runReplayWith(args []string, stdout, stderr io.Writer, skip func(path strin
 		} else {
 			err = s.WriteText(bw)
 		}
+	}
+	if rules != nil && err == nil {
+		rules.counters()
+		err = rules.err
 	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
