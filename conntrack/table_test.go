@@ -333,3 +333,13 @@ func TestUDPLiteChecksumLinux(t *testing.T) {
 	tr = newTracker(t, s)
 	wantState(t, "rfc mode", tr.send(rfc, 0), conntrack.StateNew, conntrack.DirOriginal)
 }
+
+// TestUntrack: a notrack'ed packet is untracked, counted, and makes no entry.
+func TestUntrack(t *testing.T) {
+	tab := conntrack.NewTable(nil, nil)
+	var res conntrack.Result
+	tab.Untrack(&res)
+	if res.State != conntrack.StateUntracked || tab.Len() != 0 || tab.Stats().Untracked != 1 {
+		t.Fatalf("state %v, %d entries, untracked %d", res.State, tab.Len(), tab.Stats().Untracked)
+	}
+}

@@ -401,3 +401,12 @@ func (t *Table) flush(res *Result) {
 	}
 	res.nev = 0
 }
+
+// Untrack records that a packet is exempt from tracking, as an nft notrack
+// statement makes it (Linux IP_CT_UNTRACKED: ct state untracked), and counts
+// it in Stats.Untracked. Call it instead of Track.
+func (t *Table) Untrack(res *Result) {
+	res.reset()
+	res.State = StateUntracked
+	t.countUntracked()
+}
