@@ -49,8 +49,6 @@ const (
 	PriorityConntrack = -200
 )
 
-var priorityNames = map[string]int{"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
-
 // maxJumpDepth is the kernel's NFT_JUMP_STACK_SIZE.
 const maxJumpDepth = 16
 
@@ -227,7 +225,7 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 			idx[ch.Name] = int32(len(c.chains))
 			cc := chain{table: t.Name, name: ch.Name, family: t.Family}
 			if ch.IsBase() {
-				if err := baseChain(&cc, ch); err != nil {
+				if err := baseChain(&cc, ch, t.Family); err != nil {
 					return nil, err
 				}
 				cc.order = order
@@ -273,7 +271,7 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 	return c, nil
 }
 
-func baseChain(cc *chain, ch *ruleset.Chain) error {
+func baseChain(cc *chain, ch *ruleset.Chain, f ruleset.Family) error {
 	if ch.Type != "filter" {
 		return &Error{ch.Pos, sprintf("unsupported: chain type %s (chain %s)", ch.Type, ch.Name)}
 	}
@@ -290,7 +288,7 @@ func baseChain(cc *chain, ch *ruleset.Chain) error {
 	}
 	cc.prio = ch.Priority.Offset
 	if ch.Priority.Name != "" {
-		base, ok := priorityNames[ch.Priority.Name]
+		base, ok := ruleset.StandardPriority(f, ch.Priority.Name)
 		if !ok {
 			return &Error{ch.Pos, sprintf("unsupported: priority %s", ch.Priority.Name)}
 		}

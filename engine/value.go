@@ -89,46 +89,43 @@ func (t vtype) max() uint64 {
 	return 0xffffffff
 }
 
-// Symbol tables. Numbers are the protocol constants (IANA registries, Linux
-// uapi); the names are the ones nft accepts. A name missing here is a
-// compile error naming it, never a guess.
-var (
-	protoNames = map[string]uint64{
-		"icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "dccp": 33, "ipv6": 41, "gre": 47, "esp": 50, "ah": 51,
-		"icmpv6": 58, "ipv6-icmp": 58, "sctp": 132, "udplite": 136, "ipip": 94, "ospf": 89, "vrrp": 112,
+// nfprotoNames are the nf_proto names of meta nfproto (NFPROTO_IPV4,
+// NFPROTO_IPV6). The other name tables live in package ruleset (Service,
+// Protocol, ICMPType…): one source of truth for parser, printer and
+// evaluator.
+var nfprotoNames = map[string]uint64{"ipv4": 2, "ipv6": 10}
+
+// symbol looks up name as a symbol of type t. A name missing from the
+// tables is a compile error naming it, never a guess.
+func symbol(t vtype, name string) (uint64, bool) {
+	switch t {
+	case tProto:
+		v, ok := ruleset.Protocol(name)
+		return uint64(v), ok
+	case tPort:
+		v, ok := ruleset.Service(name)
+		return uint64(v), ok
+	case tICMPType:
+		v, ok := ruleset.ICMPType(name)
+		return uint64(v), ok
+	case tICMPv6Type:
+		v, ok := ruleset.ICMPv6Type(name)
+		return uint64(v), ok
+	case tTCPFlags:
+		v, ok := ruleset.TCPFlag(name)
+		return uint64(v), ok
+	case tCtState:
+		v, ok := ruleset.CtState(name)
+		return uint64(v), ok
+	case tCtStatus:
+		v, ok := ruleset.CtStatus(name)
+		return uint64(v), ok
+	case tNfproto:
+		v, ok := nfprotoNames[name]
+		return v, ok
 	}
-	serviceNames = map[string]uint64{
-		"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53, "bootps": 67,
-		"bootpc": 68, "tftp": 69, "http": 80, "www": 80, "pop3": 110, "ntp": 123, "imap": 143,
-		"snmp": 161, "https": 443, "isakmp": 500, "submission": 587, "imaps": 993, "pop3s": 995,
-		"ipsec-nat-t": 4500, "mdns": 5353, "dhcpv6-client": 546, "dhcpv6-server": 547,
-	}
-	icmpNames = map[string]uint64{
-		"echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5,
-		"echo-request": 8, "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11,
-		"parameter-problem": 12, "timestamp-request": 13, "timestamp-reply": 14, "info-request": 15,
-		"info-reply": 16, "address-mask-request": 17, "address-mask-reply": 18,
-	}
-	icmpv6Names = map[string]uint64{
-		"destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3, "parameter-problem": 4,
-		"echo-request": 128, "echo-reply": 129, "mld-listener-query": 130, "mld-listener-report": 131,
-		"mld-listener-done": 132, "mld-listener-reduction": 132, "nd-router-solicit": 133,
-		"nd-router-advert": 134, "nd-neighbor-solicit": 135, "nd-neighbor-advert": 136,
-		"nd-redirect": 137, "router-renumbering": 138, "ind-neighbor-solicit": 141,
-		"ind-neighbor-advert": 142, "mld2-listener-report": 143,
-	}
-	tcpFlagNames = map[string]uint64{
-		"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20, "ecn": 0x40, "cwr": 0x80,
-	}
-	// ct state bits: NF_CT_STATE_BIT(ctinfo), plus invalid and untracked.
-	ctStateNames = map[string]uint64{"invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64}
-	// ct status bits: enum ip_conntrack_status.
-	ctStatusNames = map[string]uint64{
-		"expected": 1 << 0, "seen-reply": 1 << 1, "assured": 1 << 2, "confirmed": 1 << 3,
-		"snat": 1 << 4, "dnat": 1 << 5, "dying": 1 << 9,
-	}
-	nfprotoNames = map[string]uint64{"ipv4": 2, "ipv6": 10}
-)
+	return 0, false
+}
 
 // valueError is a literal that does not fit its selector.
 func valueError(pos ruleset.Pos, format string, args ...any) error {
@@ -151,26 +148,7 @@ func scalar(v *ruleset.Value, t vtype) (u128, error) {
 		}
 		return ifnameValue(s), nil
 	}
-	var names map[string]uint64
-	switch t {
-	case tProto:
-		names = protoNames
-	case tPort:
-		names = serviceNames
-	case tICMPType:
-		names = icmpNames
-	case tICMPv6Type:
-		names = icmpv6Names
-	case tTCPFlags:
-		names = tcpFlagNames
-	case tCtState:
-		names = ctStateNames
-	case tCtStatus:
-		names = ctStatusNames
-	case tNfproto:
-		names = nfprotoNames
-	}
-	if n, ok := names[s]; ok && !v.Quoted {
+	if n, ok := symbol(t, s); ok && !v.Quoted {
 		return u128{lo: n}, nil
 	}
 	n, err := strconv.ParseUint(s, 0, 64)
