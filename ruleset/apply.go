@@ -1,5 +1,7 @@
 package ruleset
 
+import "strings"
+
 // Ruleset is the state a File leaves in an empty kernel ruleset: the
 // result of applying its commands in order. Handles are assigned as the
 // kernel does: tables from one counter, and inside a table one counter for
@@ -289,12 +291,34 @@ func (t *Table) apply(c *Command, pass int) error {
 func (t *Table) addRule(ch *Chain, r *Rule, at int) {
 	for _, s := range r.Stmts {
 		t.nextHandle += uint64(countAnonSets(s))
+		if d, ok := s.(*DynsetStmt); ok {
+			t.markDynamic(d.Set)
+		}
 	}
 	nr := *r
 	nr.Handle = t.handle()
 	ch.Rules = append(ch.Rules, nil)
 	copy(ch.Rules[at+1:], ch.Rules[at:])
 	ch.Rules[at] = &nr
+}
+
+// markDynamic records that a rule adds to or updates the named set: the
+// kernel set then carries the dynamic flag and, unless one was given, the
+// default dynset size of 65535 (as nft 1.0.6 lists it).
+func (t *Table) markDynamic(name string) {
+	s := t.set(strings.TrimPrefix(name, "@"))
+	if s == nil {
+		return
+	}
+	if s.Size == 0 {
+		s.Size = 65535
+	}
+	for _, f := range s.Flags {
+		if f == "dynamic" {
+			return
+		}
+	}
+	s.Flags = append(s.Flags, "dynamic")
 }
 
 func countAnonSets(s Stmt) int {

@@ -238,6 +238,18 @@ type DynsetStmt struct {
 	Timeout string
 }
 
+// MeterStmt is meter NAME [size N] { key [timeout T] stmts }: a dynamic
+// set private to the rule, updated from the packet path. Size 0 means the
+// kernel default (65535, printed).
+type MeterStmt struct {
+	Pos     Pos
+	Name    string
+	Size    uint64
+	Key     Expr
+	Timeout string
+	Stmts   []Stmt
+}
+
 // SimpleStmt is a keyword statement without operands (notrack).
 type SimpleStmt struct {
 	Pos  Pos
@@ -262,6 +274,7 @@ func (s *RejectStmt) Position() Pos  { return s.Pos }
 func (s *NatStmt) Position() Pos     { return s.Pos }
 func (s *SetStmt) Position() Pos     { return s.Pos }
 func (s *DynsetStmt) Position() Pos  { return s.Pos }
+func (s *MeterStmt) Position() Pos   { return s.Pos }
 func (s *SimpleStmt) Position() Pos  { return s.Pos }
 func (s *RawStmt) Position() Pos     { return s.Pos }
 
@@ -276,5 +289,6 @@ func (*RejectStmt) stmtNode()  {}
 func (*NatStmt) stmtNode()     {}
 func (*SetStmt) stmtNode()     {}
 func (*DynsetStmt) stmtNode()  {}
+func (*MeterStmt) stmtNode()   {}
 func (*SimpleStmt) stmtNode()  {}
 func (*RawStmt) stmtNode()     {}

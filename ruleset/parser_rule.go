@@ -68,6 +68,8 @@ func (p *parser) stmt() Stmt {
 			return &SimpleStmt{Pos: t.pos, Word: t.text}
 		case t.text == "snat" || t.text == "dnat" || t.text == "masquerade" || t.text == "redirect":
 			return p.natStmt()
+		case t.text == "meter":
+			return p.meter()
 		case t.text == "add" || t.text == "update" || t.text == "delete":
 			if p.peekN(1).kind == tokAt {
 				return p.dynset()
@@ -449,6 +451,24 @@ func (p *parser) elemOpts(x Expr) Expr {
 func (p *parser) dynset() Stmt {
 	t := p.next()
 	s := &DynsetStmt{Pos: t.pos, Op: t.text, Set: p.next().text}
+	p.expectPunct("{")
+	s.Key = p.concatExpr()
+	if p.acceptWord("timeout") {
+		s.Timeout = p.name()
+	}
+	for !p.isPunct("}") {
+		s.Stmts = append(s.Stmts, p.stmt())
+	}
+	p.expectPunct("}")
+	return s
+}
+
+func (p *parser) meter() Stmt {
+	t := p.next()
+	s := &MeterStmt{Pos: t.pos, Name: p.name()}
+	if p.acceptWord("size") {
+		s.Size = p.number()
+	}
 	p.expectPunct("{")
 	s.Key = p.concatExpr()
 	if p.acceptWord("timeout") {

@@ -3,6 +3,7 @@ package ruleset
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -116,8 +117,8 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 	if s.Size != 0 {
 		fmt.Fprintf(b, "\t\tsize %d\n", s.Size)
 	}
-	if len(s.Flags) > 0 {
-		fmt.Fprintf(b, "\t\tflags %s\n", strings.Join(s.Flags, ","))
+	if flags := setFlags(s); len(flags) > 0 {
+		fmt.Fprintf(b, "\t\tflags %s\n", setFlagList(flags))
 	}
 	if s.Timeout != "" {
 		fmt.Fprintf(b, "\t\ttimeout %s\n", s.Timeout)
@@ -310,4 +311,40 @@ func priorityString(fam Family, c *Chain) string {
 		}
 	}
 	return fmt.Sprint(v)
+}
+
+// setFlagOrder is the order nft 1.0.6 lists set flags in, whatever the
+// order written.
+var setFlagOrder = map[string]int{"constant": 1, "interval": 2, "dynamic": 3, "timeout": 4}
+
+// setFlagList returns the set flags comma separated, in nft's order,
+// without repeats.
+func setFlagList(flags []string) string {
+	fs := append([]string(nil), flags...)
+	sort.SliceStable(fs, func(i, j int) bool { return setFlagOrder[fs[i]] < setFlagOrder[fs[j]] })
+	out := fs[:0]
+	for i, f := range fs {
+		if i == 0 || f != fs[i-1] {
+			out = append(out, f)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// setFlags returns the flags the kernel holds for s: a dynamic set with a
+// default timeout also carries the timeout flag (nft 1.0.6 lists
+// "flags dynamic; timeout 1m" as "flags dynamic,timeout").
+func setFlags(s *Set) []string {
+	has := func(f string) bool {
+		for _, g := range s.Flags {
+			if g == f {
+				return true
+			}
+		}
+		return false
+	}
+	if s.Timeout != "" && has("dynamic") && !has("timeout") {
+		return append(append([]string(nil), s.Flags...), "timeout")
+	}
+	return s.Flags
 }

@@ -214,6 +214,21 @@ func stmtString(s Stmt, pc ctx) string {
 		}
 		b.WriteString(" }")
 		return b.String()
+	case *MeterStmt:
+		var b strings.Builder
+		size := s.Size
+		if size == 0 {
+			size = 65535
+		}
+		fmt.Fprintf(&b, "meter %s size %d { %s", s.Name, size, exprString(s.Key, pc.as("")))
+		if s.Timeout != "" {
+			b.WriteString(" timeout " + s.Timeout)
+		}
+		for _, st := range s.Stmts {
+			b.WriteString(" " + stmtString(st, pc))
+		}
+		b.WriteString(" }")
+		return b.String()
 	case *SimpleStmt:
 		return s.Word
 	case *RawStmt:
