@@ -112,3 +112,13 @@ var icmpv6Types = map[string]uint64{
 	"nd-neighbor-solicit": 135, "nd-neighbor-advert": 136, "nd-redirect": 137, "router-renumbering": 138,
 	"ind-neighbor-solicit": 141, "ind-neighbor-advert": 142, "mld2-listener-report": 143,
 }
+
+// dscpValues maps the DSCP names nft knows to their codepoints (RFC 2474
+// class selectors, RFC 2597 AF, RFC 3246 EF, RFC 5865 VA, RFC 8622 LE).
+var dscpValues = map[string]uint64{
+	"cs0": 0x00, "cs1": 0x08, "cs2": 0x10, "cs3": 0x18, "cs4": 0x20, "cs5": 0x28, "cs6": 0x30, "cs7": 0x38,
+	"df": 0x00, "be": 0x00, "lephb": 0x01,
+	"af11": 0x0a, "af12": 0x0c, "af13": 0x0e, "af21": 0x12, "af22": 0x14, "af23": 0x16,
+	"af31": 0x1a, "af32": 0x1c, "af33": 0x1e, "af41": 0x22, "af42": 0x24, "af43": 0x26,
+	"va": 0x2c, "ef": 0x2e,
+}

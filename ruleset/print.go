@@ -141,7 +141,9 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 		if s.Counter {
 			xs = withCounters(flattenElems(xs))
 		}
-		elems := normaliseElems(xs, c, !s.IsMap && len(s.Key) <= 1)
+		// Concatenations with intervals live in a pipapo set, which lists in
+		// insertion order.
+		elems := normaliseElems(xs, c, !(len(s.Key) > 1 || strings.Contains(c.typ, ".")) || !hasFlag(s.Flags, "interval"))
 		per := elemsPerLine(c.typ, s.IsMap || s.Counter || len(s.Key) > 1 || s.KeyTypeof != nil && strings.Contains(c.typ, "."))
 		b.WriteString("\t\telements = { ")
 		for i, e := range elems {
@@ -347,4 +349,13 @@ func setFlags(s *Set) []string {
 		return append(append([]string(nil), s.Flags...), "timeout")
 	}
 	return s.Flags
+}
+
+func hasFlag(flags []string, f string) bool {
+	for _, g := range flags {
+		if g == f {
+			return true
+		}
+	}
+	return false
 }

@@ -131,43 +131,127 @@ func valueString(v *Value, c ctx) string {
 	return t
 }
 
-// sortKey orders set elements as nft prints them: by numeric value.
+// sortKey orders set elements as nft 1.0.6 lists them: by the element's
+// value as a number. Most types are stored big-endian, so that is their
+// numeric order; ifname is a host-endian string and a concatenation a
+// host-endian run of 32-bit padded parts, so both compare from their last
+// byte backwards (nft lists { "eth0", "lo" } as { "lo", "eth0" } and
+// 1.2.3.4 . 80 after 5.6.7.8 . 22).
 func sortKey(x Expr, c ctx) (string, bool) {
+	x = elemKey(x)
 	switch x := x.(type) {
-	case *Value:
-		s := valueString(x, c)
-		if a, err := netip.ParseAddr(s); err == nil {
-			return string(a.AsSlice()), true
-		}
-		if n, err := strconv.ParseUint(s, 0, 64); err == nil {
-			return fmt.Sprintf("%020d", n), true
-		}
-		if n, ok := flagBits[c.typ][s]; ok {
-			return fmt.Sprintf("%020d", n), true
-		}
-		switch c.typ {
-		case "icmp_type":
-			if n, ok := icmpTypes[s]; ok {
-				return fmt.Sprintf("%020d", n), true
-			}
-		case "icmpv6_type":
-			if n, ok := icmpv6Types[s]; ok {
-				return fmt.Sprintf("%020d", n), true
-			}
-		case "inet_proto":
-			if n, ok := protocols[s]; ok {
-				return fmt.Sprintf("%020d", n), true
-			}
-		}
-		return s, c.typ == "ifname"
 	case *Prefix:
 		return sortKey(x.X, c)
 	case *Range:
 		return sortKey(x.Lo, c)
-	case *Elem:
-		return sortKey(x.X, c)
+	case *Concat:
+		parts := strings.Split(c.typ, " . ")
+		if len(parts) != len(x.Xs) {
+			return "", false
+		}
+		var key []byte
+		for i, y := range x.Xs {
+			b, ok := elemBytes(y, c.as(parts[i]))
+			if !ok {
+				return "", false
+			}
+			for len(b)%4 != 0 {
+				b = append(b, 0)
+			}
+			key = append(key, b...)
+		}
+		return string(reversed(key)), true
 	}
-	return "", false
+	b, ok := elemBytes(x, c)
+	if ok && c.typ == "ifname" {
+		b = reversed(b)
+	}
+	return string(b), ok
+}
+
+func reversed(b []byte) []byte {
+	r := make([]byte, len(b))
+	for i, c := range b {
+		r[len(b)-1-i] = c
+	}
+	return r
+}
+
+// typeBytes is the stored size of the datatypes sortKey knows.
+var typeBytes = map[string]int{
+	"ipv4_addr": 4, "ipv6_addr": 16, "inet_service": 2, "inet_proto": 1, "mark": 4, "ifname": 16,
+	"icmp_type": 1, "icmpv6_type": 1, "dscp": 1, "ct_state": 4, "ct_status": 4, "tcp_flag": 1, "nfproto": 1,
+	"ether_addr": 6,
+}
+
+// elemBytes returns the stored bytes of a value of type c.typ, in
+// network order (ifname: the name padded with zeros; mark and ct bits,
+// host-endian, little-endian as on this machine).
+func elemBytes(x Expr, c ctx) ([]byte, bool) {
+	switch x := x.(type) {
+	case *Prefix:
+		return elemBytes(x.X, c)
+	case *Range:
+		return elemBytes(x.Lo, c)
+	case *Elem:
+		return elemBytes(x.X, c)
+	}
+	v, ok := x.(*Value)
+	size := typeBytes[c.typ]
+	if !ok || size == 0 {
+		return nil, false
+	}
+	s := valueString(v, c)
+	switch c.typ {
+	case "ipv4_addr", "ipv6_addr":
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, false
+		}
+		return a.AsSlice(), true
+	case "ifname":
+		b := make([]byte, size)
+		copy(b, v.Text)
+		return b, true
+	case "ether_addr":
+		b := make([]byte, 0, 6)
+		for _, h := range strings.Split(s, ":") {
+			n, err := strconv.ParseUint(h, 16, 8)
+			if err != nil {
+				return nil, false
+			}
+			b = append(b, byte(n))
+		}
+		return b, len(b) == 6
+	}
+	n, err := strconv.ParseUint(s, 0, 64)
+	if err != nil {
+		var ok bool
+		switch {
+		case flagBits[c.typ] != nil:
+			n, ok = flagBits[c.typ][s]
+		case c.typ == "icmp_type":
+			n, ok = icmpTypes[s]
+		case c.typ == "icmpv6_type":
+			n, ok = icmpv6Types[s]
+		case c.typ == "inet_proto":
+			n, ok = protocols[s]
+		case c.typ == "dscp":
+			n, ok = dscpValues[s]
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	b := make([]byte, size)
+	for i := 0; i < size; i++ {
+		if c.typ == "mark" || c.typ == "ct_state" || c.typ == "ct_status" {
+			b[i] = byte(n >> (8 * i))
+		} else {
+			b[size-1-i] = byte(n >> (8 * i))
+		}
+	}
+	return b, true
 }
 
 // normaliseElems flattens nested sets and prints the elements, sorted by
@@ -265,7 +349,7 @@ func exprString(x Expr, c ctx) string {
 	case *Range:
 		return exprString(x.Lo, c) + "-" + exprString(x.Hi, c)
 	case *SetExpr:
-		return "{ " + strings.Join(normaliseElems(x.Elems, c, !strings.Contains(c.typ, ".")), ", ") + " }"
+		return "{ " + strings.Join(normaliseElems(x.Elems, c, true), ", ") + " }"
 	case *SetRef:
 		return "@" + x.Name
 	case *Concat:
