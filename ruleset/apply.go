@@ -324,6 +324,9 @@ func (t *Table) markDynamic(name string) {
 func countAnonSets(s Stmt) int {
 	switch s := s.(type) {
 	case *Match:
+		if _, single := singleElem(s.Y); single {
+			return 0
+		}
 		if _, ok := s.Y.(*SetExpr); ok {
 			return 1
 		}
@@ -373,4 +376,19 @@ func elemKey(x Expr) Expr {
 		x = e.X
 	}
 	return x
+}
+
+// singleElem returns the element of an anonymous set written with exactly
+// one plain element ({ 53 }, { 10.0.0.0/8 }, { 1-2 }): nft matches it as
+// the element itself, creates no set and lists "tcp dport 53".
+func singleElem(x Expr) (Expr, bool) {
+	s, ok := x.(*SetExpr)
+	if !ok || len(s.Elems) != 1 {
+		return nil, false
+	}
+	switch e := s.Elems[0].(type) {
+	case *Value, *Prefix, *Range:
+		return e, true
+	}
+	return nil, false
 }

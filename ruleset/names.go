@@ -122,3 +122,14 @@ var dscpValues = map[string]uint64{
 	"af31": 0x1a, "af32": 0x1c, "af33": 0x1e, "af41": 0x22, "af42": 0x24, "af43": 0x26,
 	"va": 0x2c, "ef": 0x2e,
 }
+
+// dscpNames is the name nft prints for each codepoint.
+var dscpNames = map[uint64]string{}
+
+func init() {
+	for n, v := range dscpValues {
+		dscpNames[v] = n
+	}
+	dscpNames[0] = "cs0" // not df or be
+
+}

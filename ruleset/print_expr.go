@@ -47,6 +47,8 @@ func selectorType(s *Selector) string {
 		return "icmp_type"
 	case w[0] == "icmpv6" && last == "type":
 		return "icmpv6_type"
+	case last == "dscp" && (w[0] == "ip" || w[0] == "ip6"):
+		return "dscp"
 	case w[0] == "ct" && last == "state":
 		return "ct_state"
 	case w[0] == "ct" && last == "status":
@@ -124,6 +126,12 @@ func valueString(v *Value, c ctx) string {
 		}
 	case "ifname":
 		return strconv.Quote(t)
+	case "dscp":
+		if n, err := strconv.ParseUint(t, 0, 8); err == nil {
+			if name, ok := dscpNames[n]; ok {
+				return name
+			}
+		}
 	}
 	if v.Quoted {
 		return strconv.Quote(t)

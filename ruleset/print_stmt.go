@@ -72,6 +72,11 @@ func stmtString(s Stmt, pc ctx) string {
 	fam := pc.family
 	switch s := s.(type) {
 	case *Match:
+		if y, ok := singleElem(s.Y); ok {
+			m := *s
+			m.Y = y
+			s = &m
+		}
 		c := pc.as(typeOfExpr(s.X))
 		x := exprString(s.X, pc.as(""))
 		y := exprString(s.Y, c)
