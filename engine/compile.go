@@ -155,6 +155,10 @@ type cond struct {
 	mask    uint64
 	bits    uint64
 	set     ivset
+	// exact holds the single values of a named set (a hash lookup,
+	// constant time at any size); set then holds only its ranges and
+	// prefixes.
+	exact map[u128]struct{}
 }
 
 type op struct {
@@ -213,6 +217,7 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 	type tkey struct {
 		t     *ruleset.Table
 		index map[string]int32
+		sets  map[string]*namedSet
 	}
 	var tables []tkey
 	order := 0
@@ -233,13 +238,17 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 			}
 			c.chains = append(c.chains, cc)
 		}
-		tables = append(tables, tkey{t, idx})
+		sets, err := compileSets(t)
+		if err != nil {
+			return nil, err
+		}
+		tables = append(tables, tkey{t, idx, sets})
 	}
 	for _, tk := range tables {
 		for _, ch := range tk.t.Chains {
 			cc := &c.chains[tk.index[ch.Name]]
 			for _, r := range ch.Rules {
-				cr, err := c.compileRule(cc, r, tk.index)
+				cr, err := c.compileRule(cc, r, tk.index, tk.sets)
 				if err != nil {
 					return nil, err
 				}
@@ -308,7 +317,7 @@ func baseChain(cc *chain, ch *ruleset.Chain, f ruleset.Family) error {
 	return nil
 }
 
-func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int32) (rule, error) {
+func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int32, sets map[string]*namedSet) (rule, error) {
 	cr := rule{handle: r.Handle}
 	for i, s := range r.Stmts {
 		if n := len(cr.ops); n > 0 && cr.ops[n-1].kind == opVerdict {
@@ -316,7 +325,7 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 		}
 		switch s := s.(type) {
 		case *ruleset.Match:
-			cd, err := compileMatch(s)
+			cd, err := compileMatch(s, sets)
 			if err != nil {
 				return rule{}, err
 			}
@@ -395,7 +404,7 @@ func stmtKind(s ruleset.Stmt, _ ruleset.Stmt) string {
 	return sprintf("%T", s)
 }
 
-func compileMatch(m *ruleset.Match) (cond, error) {
+func compileMatch(m *ruleset.Match, sets map[string]*namedSet) (cond, error) {
 	var cd cond
 	x := m.X
 	var maskX ruleset.Expr
@@ -423,8 +432,11 @@ func compileMatch(m *ruleset.Match) (cond, error) {
 		cd.hasMask, cd.mask = true, mk
 	}
 	y := m.Y
+	if ref, ok := y.(*ruleset.SetRef); ok {
+		return refMatch(cd, m, ref, st.t, sets)
+	}
 	switch y.(type) {
-	case *ruleset.SetRef, *ruleset.Concat, *ruleset.MapLookup, *ruleset.Selector:
+	case *ruleset.Concat, *ruleset.MapLookup, *ruleset.Selector:
 		return cd, &Error{y.Position(), "unsupported: " + exprKind(y)}
 	}
 	_, isSet := y.(*ruleset.SetExpr)

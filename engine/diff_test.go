@@ -56,7 +56,13 @@ func genOp(r *rand.Rand) string {
 }
 
 func genMatch(r *rand.Rand) string {
-	switch r.IntN(17) {
+	switch r.IntN(20) {
+	case 17:
+		return fmt.Sprintf("ip %s %s@%s", pick(r, []string{"saddr", "daddr"}), genOp(r), pick(r, []string{"s4", "i4"}))
+	case 18:
+		return fmt.Sprintf("ip6 %s %s@%s", pick(r, []string{"saddr", "daddr"}), genOp(r), pick(r, []string{"s6", "i6"}))
+	case 19:
+		return fmt.Sprintf("%s %s %s@ports", pick(r, []string{"tcp", "udp"}), pick(r, []string{"sport", "dport"}), genOp(r))
 	case 0:
 		return fmt.Sprintf("ip %s %s%s", pick(r, []string{"saddr", "daddr"}), genOp(r), genValues(r, append(pool4[:len(pool4):len(pool4)], net4...)))
 	case 1:
@@ -103,6 +109,7 @@ func genRuleset(r *rand.Rand) string {
 	for ti := range nt {
 		fam := pick(r, []string{"ip", "ip6", "inet", "inet"})
 		fmt.Fprintf(&b, "table %s t%d {\n", fam, ti)
+		genSets(r, &b)
 		nreg := r.IntN(3)
 		type base struct{ hook, prio string }
 		var bases []base
@@ -152,6 +159,28 @@ func genRuleset(r *rand.Rand) string {
 		b.WriteString("}\n")
 	}
 	return b.String()
+}
+
+// genSets declares the named sets genMatch refers to: exact sets s4 and
+// s6, interval sets i4, i6 and ports.
+func genSets(r *rand.Rand, b *strings.Builder) {
+	some := func(xs []string) string {
+		var out []string
+		for _, x := range xs {
+			if r.IntN(2) == 0 {
+				out = append(out, x)
+			}
+		}
+		if len(out) == 0 {
+			return ""
+		}
+		return " elements = { " + strings.Join(out, ", ") + " };"
+	}
+	fmt.Fprintf(b, "\tset s4 { type ipv4_addr;%s }\n", some(pool4))
+	fmt.Fprintf(b, "\tset s6 { type ipv6_addr;%s }\n", some(pool6))
+	fmt.Fprintf(b, "\tset i4 { type ipv4_addr; flags interval;%s }\n", some(append(pool4[:len(pool4):len(pool4)], net4...)))
+	fmt.Fprintf(b, "\tset i6 { type ipv6_addr; flags interval;%s }\n", some(append(pool6[:len(pool6):len(pool6)], net6...)))
+	fmt.Fprintf(b, "\tset ports { type inet_service; flags interval;%s }\n", some(ports))
 }
 
 // flow is a connection the packet generator draws from.

@@ -30,7 +30,7 @@ func TestUnsupported(t *testing.T) {
 	for _, tc := range []struct{ rule, want string }{
 		{"log prefix \"x\" drop", "test.nft:4:3: unsupported: log statement"},
 		{"limit rate 10/second accept", "test.nft:4:3: unsupported: limit statement"},
-		{"ip saddr @blocked drop", "unsupported: named set @blocked"},
+		{"ip saddr @blocked drop", "unknown set @blocked"},
 		{"tcp dport vmap { 22 : accept }", "unsupported: verdict map"},
 		{"ip dscp 46 accept", "unsupported: selector ip dscp"},
 		{"meta mark set 1", "unsupported: set statement meta mark"},

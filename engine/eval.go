@@ -271,5 +271,10 @@ func (cx *evalCtx) match(cd *cond) bool {
 	if cd.anyBits {
 		return (v.lo&cd.bits != 0) != cd.neg
 	}
+	if cd.exact != nil {
+		if _, ok := cd.exact[v]; ok {
+			return !cd.neg
+		}
+	}
 	return cd.set.has(v) != cd.neg
 }

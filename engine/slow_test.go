@@ -188,7 +188,7 @@ rules:
 		for i, st := range r.Stmts {
 			switch st := st.(type) {
 			case *ruleset.Match:
-				if !s.match(sp, st) {
+				if !s.match(sp, t, st) {
 					continue rules
 				}
 			case *ruleset.CounterStmt:
@@ -392,7 +392,15 @@ func member(v slowVal, x ruleset.Expr, typ string) bool {
 
 func isFlagType(typ string) bool { return typ == "tcp_flag" || typ == "ct_state" }
 
-func (s *slowEngine) match(sp *slowPacket, m *ruleset.Match) bool {
+func (s *slowEngine) match(sp *slowPacket, t *ruleset.Table, m *ruleset.Match) bool {
+	if ref, ok := m.Y.(*ruleset.SetRef); ok {
+		// A named set is the anonymous set of its elements.
+		for _, set := range t.Sets {
+			if set.Name == ref.Name {
+				m = &ruleset.Match{Pos: m.Pos, Op: m.Op, X: m.X, Y: &ruleset.SetExpr{Elems: set.Elems}}
+			}
+		}
+	}
 	lhs := m.X
 	var mask ruleset.Expr
 	if b, ok := lhs.(*ruleset.Binop); ok && b.Op == "&" {
