@@ -187,6 +187,9 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 		}
 		rl := &ch.rules[ri]
 		ri++
+		if (rl.ver != 0 && rl.ver != cx.p.IPVersion) || (rl.proto != 0 && (rl.proto != uint8(cx.p.Proto) || cx.p.L4Off == 0)) {
+			continue
+		}
 		act, target := c.evalRule(cx, rl)
 		switch act {
 		case actContinue:
