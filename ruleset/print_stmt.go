@@ -11,17 +11,21 @@ import (
 var l4Selectors = map[string]string{"tcp": "tcp", "udp": "udp", "udplite": "udplite", "sctp": "sctp", "dccp": "dccp", "icmp": "icmp", "icmpv6": "ipv6-icmp", "ah": "ah", "esp": "esp", "comp": "comp", "igmp": "igmp"}
 
 // ruleString prints a rule. It drops explicit matches that repeat the
-// dependency nft adds implicitly, as the kernel listing shows them:
-// `ip protocol tcp tcp dport 22` (family ip) and `meta l4proto tcp tcp
-// dport 22` (ip6, inet) list as `tcp dport 22`; `meta nfproto ipv4 ip
-// saddr X` (inet) lists as `ip saddr X`. Other explicit matches stay (nft
-// 1.0.6 keeps `ip protocol tcp` in an inet table).
+// dependency nft adds implicitly, as the kernel listing shows them (see
+// redundantDeps).
 func ruleString(r *Rule, pc ctx) string {
-	fam := pc.family
+	drop, th := redundantDeps(r.Stmts, pc.family)
 	var parts []string
 	for i, s := range r.Stmts {
-		if isRedundantDep(r.Stmts, i, fam) {
+		if drop[i] {
 			continue
+		}
+		if p, ok := th[i]; ok {
+			m := *s.(*Match)
+			sel := *m.X.(*Selector)
+			sel.Words = append([]string{p}, sel.Words[1:]...)
+			m.X = &sel
+			s = &m
 		}
 		parts = append(parts, stmtString(s, pc))
 	}
@@ -31,41 +35,87 @@ func ruleString(r *Rule, pc ctx) string {
 	return strings.Join(parts, " ")
 }
 
-func isRedundantDep(stmts []Stmt, i int, fam Family) bool {
-	m, ok := stmts[i].(*Match)
-	if !ok || m.Op != "" && m.Op != "==" {
-		return false
-	}
-	sel, ok := m.X.(*Selector)
-	if !ok {
-		return false
-	}
-	v, ok := m.Y.(*Value)
-	if !ok {
-		return false
-	}
-	key := strings.Join(sel.Words, " ")
-	val := valueString(v, ctx{typ: selectorType(sel)})
-	var want func(*Selector) bool
-	switch {
-	case key == "ip protocol" && fam == FamilyIP, key == "meta l4proto" && (fam == FamilyInet || fam == FamilyIP6):
-		want = func(s *Selector) bool { return l4Selectors[s.Words[0]] == val }
-	case key == "meta nfproto" && fam == FamilyInet:
-		want = func(s *Selector) bool {
-			return val == "ipv4" && s.Words[0] == "ip" || val == "ipv6" && s.Words[0] == "ip6"
+// redundantDeps finds the matches nft 1.0.6 does not list because a later
+// match of the same rule implies them, with only other matches in between
+// (any other statement ends the run):
+//
+//   - meta l4proto P (ip protocol P in family ip), before a match on the
+//     P header (tcp dport, ip saddr . tcp dport, ...); "th" after it lists
+//     as the protocol itself (meta l4proto tcp th dport 22 is tcp dport 22);
+//   - meta nfproto ipv4|ipv6 (inet), before a match on the ip|ip6 header, on
+//     icmp|icmpv6, or meta l4proto icmp|ipv6-icmp.
+//
+// nft keeps `ip protocol tcp` in inet tables and `meta nfproto ipv4` before
+// a transport header.
+func redundantDeps(stmts []Stmt, fam Family) (drop []bool, th map[int]string) {
+	drop = make([]bool, len(stmts))
+	l3, l4 := -1, -1 // candidate dependency statements
+	var l3val, l4val string
+	for i, st := range stmts {
+		m, ok := st.(*Match)
+		if !ok {
+			l3, l4 = -1, -1
+			continue
 		}
-	default:
-		return false
-	}
-	// The next statement must use the header.
-	if i+1 < len(stmts) {
-		if n, ok := stmts[i+1].(*Match); ok {
-			if s, ok := n.X.(*Selector); ok && want(s) {
-				return true
+		heads := matchHeaders(m.X)
+		if l4 >= 0 {
+			for _, h := range heads {
+				if l4Selectors[h] == l4val {
+					drop[l4] = true
+				}
+				if h == "th" && l4Selectors[l4val] == l4val && l4val != "icmp" && l4val != "igmp" {
+					if _, isSel := m.X.(*Selector); isSel {
+						drop[l4] = true
+						if th == nil {
+							th = map[int]string{}
+						}
+						th[i] = l4val
+					}
+				}
 			}
 		}
+		if l3 >= 0 {
+			for _, h := range heads {
+				if l3val == "ipv4" && (h == "ip" || h == "icmp") || l3val == "ipv6" && (h == "ip6" || h == "icmpv6") {
+					drop[l3] = true
+				}
+			}
+		}
+		sel, ok := m.X.(*Selector)
+		v, okv := m.Y.(*Value)
+		if !ok || !okv || m.Op != "" && m.Op != "==" {
+			continue
+		}
+		key := strings.Join(sel.Words, " ")
+		val := valueString(v, ctx{typ: selectorType(sel)})
+		switch {
+		case key == "meta l4proto" || key == "ip protocol" && fam == FamilyIP:
+			if l3 >= 0 && (l3val == "ipv4" && val == "icmp" || l3val == "ipv6" && val == "ipv6-icmp") {
+				drop[l3] = true
+			}
+			l4, l4val = i, val
+		case key == "meta nfproto" && fam == FamilyInet:
+			l3, l3val = i, val
+		}
 	}
-	return false
+	return drop, th
+}
+
+// matchHeaders returns the first word of every selector in x.
+func matchHeaders(x Expr) []string {
+	switch x := x.(type) {
+	case *Selector:
+		return []string{x.Words[0]}
+	case *Binop:
+		return append(matchHeaders(x.X), matchHeaders(x.Y)...)
+	case *Concat:
+		var hs []string
+		for _, y := range x.Xs {
+			hs = append(hs, matchHeaders(y)...)
+		}
+		return hs
+	}
+	return nil
 }
 
 func stmtString(s Stmt, pc ctx) string {
