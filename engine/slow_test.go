@@ -243,7 +243,9 @@ type slowVal struct {
 // field reads a selector; ok is false when the packet has no such field.
 func (sp *slowPacket) field(words string) (v slowVal, typ string, ok bool) {
 	p := sp.p
-	num := func(n uint64, typ string, ok bool) (slowVal, string, bool) { return slowVal{typ: "num", num: n}, typ, ok }
+	num := func(n uint64, typ string, ok bool) (slowVal, string, bool) {
+		return slowVal{typ: "num", num: n}, typ, ok
+	}
 	l4 := func(proto packet.IPProto) bool { return p.Proto == proto && p.L4Off != 0 }
 	switch words {
 	case "ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr":
