@@ -42,7 +42,7 @@ var payloadFields = map[string]map[string]bool{
 }
 
 // unqualifiedMeta are meta keys that may be written without "meta".
-var unqualifiedMeta = fields("mark iif oif iifname oifname iiftype oiftype skuid skgid nftrace rtclassid priority iifgroup oifgroup cgroup ibrname obrname cpu")
+var unqualifiedMeta = fields("pkttype mark iif oif iifname oifname iiftype oiftype skuid skgid nftrace rtclassid priority iifgroup oifgroup cgroup ibrname obrname cpu")
 
 // printUnqualifiedMeta are the meta keys nft prints without "meta".
 var printUnqualifiedMeta = fields("iif oif iifname oifname iifgroup oifgroup")

@@ -121,10 +121,10 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 		fmt.Fprintf(b, "\t\tflags %s\n", setFlagList(flags))
 	}
 	if s.Timeout != "" {
-		fmt.Fprintf(b, "\t\ttimeout %s\n", s.Timeout)
+		fmt.Fprintf(b, "\t\ttimeout %s\n", timeString(s.Timeout))
 	}
 	if s.GCInterval != "" {
-		fmt.Fprintf(b, "\t\tgc-interval %s\n", s.GCInterval)
+		fmt.Fprintf(b, "\t\tgc-interval %s\n", timeString(s.GCInterval))
 	}
 	if s.AutoMerge {
 		b.WriteString("\t\tauto-merge\n")

@@ -392,7 +392,7 @@ func exprString(x Expr, c ctx) string {
 	case *Elem:
 		s := exprString(x.X, c)
 		if x.Timeout != "" {
-			s += " timeout " + x.Timeout
+			s += " timeout " + timeString(x.Timeout)
 		}
 		if x.Expires != "" {
 			s += " expires " + x.Expires

@@ -262,7 +262,7 @@ func stmtString(s Stmt, pc ctx) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s @%s { %s", s.Op, s.Set, exprString(s.Key, pc.as("")))
 		if s.Timeout != "" {
-			b.WriteString(" timeout " + s.Timeout)
+			b.WriteString(" timeout " + timeString(s.Timeout))
 		}
 		for _, st := range s.Stmts {
 			b.WriteString(" " + stmtString(st, pc))
@@ -277,7 +277,7 @@ func stmtString(s Stmt, pc ctx) string {
 		}
 		fmt.Fprintf(&b, "meter %s size %d { %s", s.Name, size, exprString(s.Key, pc.as("")))
 		if s.Timeout != "" {
-			b.WriteString(" timeout " + s.Timeout)
+			b.WriteString(" timeout " + timeString(s.Timeout))
 		}
 		for _, st := range s.Stmts {
 			b.WriteString(" " + stmtString(st, pc))
@@ -287,7 +287,8 @@ func stmtString(s Stmt, pc ctx) string {
 	case *SimpleStmt:
 		return s.Word
 	case *RawStmt:
-		return strings.Join(s.Words, " ")
+		// nft lists list separators without a space before them.
+		return strings.ReplaceAll(strings.Join(s.Words, " "), " , ", ", ")
 	}
 	return "?"
 }
@@ -302,4 +303,56 @@ func bytesString(n uint64) string {
 		return fmt.Sprintf("%d kbytes", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// timeUnits are nft's time units, largest first, in milliseconds.
+var timeUnits = []struct {
+	name string
+	ms   uint64
+}{{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}}
+
+// timeString prints a time as nft lists it: "600s" and "600" (seconds)
+// as "10m", "123s" as "2m3s". A string it cannot read is returned as is.
+func timeString(t string) string {
+	var total uint64
+	rest := t
+	if n, err := strconv.ParseUint(rest, 10, 64); err == nil {
+		total, rest = n*1000, ""
+	}
+	for rest != "" {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		j := i
+		for j < len(rest) && (rest[j] < '0' || rest[j] > '9') {
+			j++
+		}
+		n, err := strconv.ParseUint(rest[:i], 10, 64)
+		if err != nil {
+			return t
+		}
+		unit := uint64(0)
+		for _, u := range timeUnits {
+			if u.name == rest[i:j] {
+				unit = u.ms
+			}
+		}
+		if unit == 0 {
+			return t
+		}
+		total += n * unit
+		rest = rest[j:]
+	}
+	if total == 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	for _, u := range timeUnits {
+		if total >= u.ms {
+			fmt.Fprintf(&b, "%d%s", total/u.ms, u.name)
+			total %= u.ms
+		}
+	}
+	return b.String()
 }
