@@ -9,9 +9,18 @@
 // This first slice supports families ip, ip6 and inet, filter chains, and
 // the common matches (addresses, protocols, ports, tcp flags, ct state and
 // status, meta iifname/oifname/nfproto/l4proto/mark, icmp and icmpv6
-// types) and statements (accept, drop, reject as a verdict, jump, goto,
-// return, continue, counter, notrack). Anything else fails Compile with
-// an *Error naming the construct and its file:line:col.
+// types), anonymous sets and named sets of ipv4_addr, ipv6_addr,
+// inet_service and inet_proto (single values in a hash, intervals and
+// prefixes sorted and merged for binary search; see set.go), and
+// statements (accept, drop, reject as a verdict, jump, goto, return,
+// continue, counter, notrack). Each rule carries a family/protocol guard so
+// a rule that cannot match is skipped cheaply. Anything else fails Compile
+// with an *Error naming the construct and its file:line:col: never a silent
+// mis-evaluation.
+//
+// Two oracles check it: the kernel (TestKernelOracle, outputs of the kernel
+// oracle with -f in testdata/rules-oracle) and a slow interpreter over the
+// AST on random rulesets and packets (diff_test.go).
 //
 // The topology is the kernel oracle's: every packet arrives on one
 // interface and is delivered locally (prerouting, then input); see eval.go.
