@@ -23,6 +23,10 @@ func skipNoCorpus(t *testing.T) {
 // A file here that stops matching is a regression; grow the list as the
 // printer learns.
 var knownGood = map[string]bool{
+	"golden/sets__0045concat_ipv4_service.input.nft":          true,
+	"golden/nft-f__0025empty_dynset_0.input.nft":              true,
+	"golden/maps__0012map_0.input.nft":                        true,
+	"golden/comments__comments_0.input.nft":                   true,
 	"wikimedia_base-glob-includes-notrack.nft":                true,
 	"proxmox-bgp-edge_list-ruleset-nat-ipv6-sets.nft":         true,
 	"golden/sets__0026named_limit_0.input.nft":                true,
@@ -178,6 +182,11 @@ func goldenPairs(t *testing.T) map[string]string {
 	gs, _ := filepath.Glob(filepath.Join(corpus, "golden", "*.input.nft"))
 	for _, in := range gs {
 		pairs[in] = strings.TrimSuffix(in, ".input.nft") + ".expected.nft"
+		// Where nft 1.0.6 lists the file differently from the upstream
+		// dump, the corpus holds its own listing: that is the target.
+		if own := strings.TrimSuffix(in, ".input.nft") + ".expected-nft1.0.6.nft"; fileExists(own) {
+			pairs[in] = own
+		}
 	}
 	es, _ := filepath.Glob(filepath.Join(corpus, "expected", "*.nft"))
 	for _, e := range es {
@@ -258,4 +267,9 @@ func TestGolden(t *testing.T) {
 	t.Logf("golden: %d of %d files print exactly as nft 1.0.6", pass, len(names))
 	t.Logf("statements that fell back to RawStmt, by first word:%s", topCounts(raw, 20))
 	t.Logf("first-difference causes (words before the first differing word):%s", topCounts(causes, 20))
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }

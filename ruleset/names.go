@@ -133,3 +133,16 @@ func init() {
 	dscpNames[0] = "cs0" // not df or be
 
 }
+
+// icmpTypeNames is the name nft prints for each icmp and icmpv6 type.
+var icmpTypeNames = map[string]map[uint64]string{"icmp_type": {}, "icmpv6_type": {}}
+
+func init() {
+	for n, v := range icmpTypes {
+		icmpTypeNames["icmp_type"][v] = n
+	}
+	for n, v := range icmpv6Types {
+		icmpTypeNames["icmpv6_type"][v] = n
+	}
+	icmpTypeNames["icmpv6_type"][132] = "mld-listener-done" // not -reduction
+}

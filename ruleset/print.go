@@ -203,7 +203,9 @@ func withCounters(xs []Expr) []Expr {
 // 128-bit types, two for 32-bit types (ipv4_addr, mark), five for 16-bit
 // ones (inet_service), and more for smaller ones.
 func elemsPerLine(typ string, multi bool) int {
-	if multi {
+	// nft 1.0.6 keeps two ipv4_addr keys per line in maps and counter
+	// sets too (learnt from its listings).
+	if multi && typ != "ipv4_addr" {
 		return 1
 	}
 	switch typ {

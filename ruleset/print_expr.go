@@ -126,6 +126,12 @@ func valueString(v *Value, c ctx) string {
 		}
 	case "ifname":
 		return strconv.Quote(t)
+	case "icmp_type", "icmpv6_type":
+		if n, err := strconv.ParseUint(t, 0, 8); err == nil {
+			if name, ok := icmpTypeNames[c.typ][n]; ok {
+				return name
+			}
+		}
 	case "dscp":
 		if n, err := strconv.ParseUint(t, 0, 8); err == nil {
 			if name, ok := dscpNames[n]; ok {
@@ -310,6 +316,18 @@ func flattenElems(xs []Expr) []Expr {
 			if s, ok := x.(*SetExpr); ok {
 				walk(s.Elems)
 				continue
+			}
+			// { a, b } : v is one element per key (a define expanded
+			// to a set on the left of a map element).
+			if m, ok := x.(*MapElem); ok {
+				if ks, ok := m.Key.(*SetExpr); ok {
+					for _, k := range flattenElems(ks.Elems) {
+						e := *m
+						e.Key = k
+						flat = append(flat, &e)
+					}
+					continue
+				}
 			}
 			flat = append(flat, x)
 		}
