@@ -387,7 +387,12 @@ func singleElem(x Expr) (Expr, bool) {
 		return nil, false
 	}
 	switch e := s.Elems[0].(type) {
-	case *Value, *Prefix, *Range:
+	case *Value:
+		if _, op := relOps[e.Text]; op {
+			return nil, false // bare, it would read back as an operator
+		}
+		return e, true
+	case *Prefix, *Range:
 		return e, true
 	}
 	return nil, false

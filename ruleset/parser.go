@@ -117,6 +117,17 @@ func (p *parser) expectWord(s string) token {
 	return t
 }
 
+// ident reads an identifier. nft 1.0.6 takes no quoted string where it
+// wants the name of a table, chain, set, map or object, or a jump target
+// ("unexpected quoted string, expecting string").
+func (p *parser) ident() string {
+	t := p.next()
+	if t.kind != tokWord {
+		p.unexpected(t, "string")
+	}
+	return t.text
+}
+
 // name reads an identifier or a quoted string.
 func (p *parser) name() string {
 	t := p.next()
@@ -241,8 +252,8 @@ func (p *parser) command() *Command {
 		p.tableCmd(c)
 	case "chain":
 		c.Family = p.family()
-		c.Table = p.name()
-		c.Chain = p.name()
+		c.Table = p.ident()
+		c.Chain = p.ident()
 		ch := &Chain{Pos: t.pos, Name: c.Chain}
 		if p.acceptPunct("{") {
 			p.chainBody(ch)
@@ -250,8 +261,8 @@ func (p *parser) command() *Command {
 		c.ChainBody = ch
 	case "rule":
 		c.Family = p.family()
-		c.Table = p.name()
-		c.Chain = p.name()
+		c.Table = p.ident()
+		c.Chain = p.ident()
 		for {
 			switch {
 			case p.acceptWord("handle"), p.acceptWord("position"):
@@ -269,31 +280,39 @@ func (p *parser) command() *Command {
 		}
 	case "set", "map":
 		c.Family = p.family()
-		c.Table = p.name()
-		c.Name = p.name()
+		c.Table = p.ident()
+		c.Name = p.ident()
 		if p.acceptPunct("{") {
 			c.Set = p.setBody(t.pos, c.Name, k.text == "map")
 		}
 	case "element":
 		c.Family = p.family()
-		c.Table = p.name()
-		c.Name = p.name()
+		c.Table = p.ident()
+		c.Name = p.ident()
 		c.Elems = p.setExpr().Elems
 	case "counter", "quota", "limit", "ct", "synproxy", "secmark", "flowtable":
 		kind := k.text
 		if kind == "ct" {
-			kind = "ct " + p.name()
+			kind = "ct " + p.ident()
 		}
 		c.Kind = kind
 		c.Family = p.family()
-		c.Table = p.name()
-		c.Name = p.name()
+		c.Table = p.ident()
+		c.Name = p.ident()
 		o := &Object{Pos: t.pos, Kind: kind, Name: c.Name}
 		if p.acceptPunct("{") {
 			p.objectBody(o)
 		} else {
 			for !p.atStmtEnd() {
-				o.Fields = append(o.Fields, []string{p.next().text})
+				t := p.next()
+				if t.kind == tokPunct && (t.text == "{" || t.text == "}") {
+					p.unexpected(t, "newline") // a body must follow the name directly
+				}
+				w := t.text
+				if t.kind == tokString {
+					w = nftQuote(w)
+				}
+				o.Fields = append(o.Fields, []string{w})
 			}
 		}
 		c.Object = o
@@ -308,7 +327,7 @@ func (p *parser) tableCmd(c *Command) {
 	if t := p.peek(); t.kind == tokString && t.text == "" {
 		p.unexpected(t, "string")
 	}
-	c.Table = p.name()
+	c.Table = p.ident()
 	tb := &Table{Pos: c.Pos, Family: c.Family, Name: c.Table}
 	c.TableBody = tb
 	if p.acceptPunct("{") {
@@ -329,13 +348,13 @@ func (p *parser) tableBody(tb *Table) {
 		c := &Command{Pos: t.pos, Kind: t.text, Family: tb.Family, Table: tb.Name, Index: -1}
 		switch t.text {
 		case "chain":
-			c.Chain = p.name()
+			c.Chain = p.ident()
 			ch := &Chain{Pos: t.pos, Name: c.Chain}
 			p.expectPunct("{")
 			p.chainBody(ch)
 			c.ChainBody = ch
 		case "set", "map":
-			c.Name = p.name()
+			c.Name = p.ident()
 			p.expectPunct("{")
 			c.Set = p.setBody(t.pos, c.Name, t.text == "map")
 		case "flags":
@@ -352,10 +371,10 @@ func (p *parser) tableBody(tb *Table) {
 		case "counter", "quota", "limit", "ct", "synproxy", "secmark", "flowtable":
 			kind := t.text
 			if kind == "ct" {
-				kind = "ct " + p.name()
+				kind = "ct " + p.ident()
 			}
 			c.Kind = kind
-			c.Name = p.name()
+			c.Name = p.ident()
 			o := &Object{Pos: t.pos, Kind: kind, Name: c.Name}
 			p.expectPunct("{")
 			p.objectBody(o)
@@ -399,7 +418,7 @@ func (p *parser) objectBody(o *Object) {
 			}
 			s := t.text
 			if t.kind == tokString {
-				s = strconv.Quote(t.text)
+				s = nftQuote(t.text)
 			}
 			cur = append(cur, s)
 		}

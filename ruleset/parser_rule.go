@@ -112,7 +112,7 @@ func (p *parser) raw() Stmt {
 		w := t.text
 		switch t.kind {
 		case tokString:
-			w = strconv.Quote(t.text)
+			w = nftQuote(t.text)
 		case tokAt:
 			w = "@" + t.text
 		}
@@ -125,7 +125,7 @@ func (p *parser) verdict() Verdict {
 	t := p.next()
 	v := Verdict{Pos: t.pos, Kind: t.text}
 	if t.text == "jump" || t.text == "goto" {
-		v.Chain = p.name()
+		v.Chain = p.ident()
 	}
 	return v
 }
@@ -165,6 +165,11 @@ func (p *parser) lhs() Expr {
 
 func (p *parser) lhsTerm() Expr {
 	x := p.selectorOrValue()
+	if v, ok := x.(*Value); ok && payloadFields[v.Text] != nil {
+		// On the left a header keyword must be followed by one of its
+		// fields ("ip 0" is nft's "syntax error, unexpected …").
+		p.unexpected(p.peek(), "a field of "+v.Text)
+	}
 	for {
 		t := p.peek()
 		if t.kind == tokPunct && (t.text == "&" || t.text == "|" || t.text == "^" || t.text == "<<" || t.text == ">>") {
@@ -234,9 +239,10 @@ func (p *parser) selector() *Selector {
 		add()
 		add()
 	default:
-		if p.peek().kind == tokWord && payloadFields[w] != nil && payloadFields[w][p.peek().text] {
+		switch {
+		case p.peek().kind == tokWord && payloadFields[w] != nil && payloadFields[w][p.peek().text]:
 			add()
-		} else if payloadFields[w] != nil || w == "socket" || w == "osf" || w == "exthdr" {
+		case w == "socket" || w == "osf" || w == "exthdr":
 			if p.peek().kind == tokWord {
 				add()
 			}
@@ -403,7 +409,7 @@ func (p *parser) setExpr() *SetExpr {
 			p.skipNL()
 			v := p.concatExpr()
 			if vv, ok := v.(*Value); ok && (vv.Text == "jump" || vv.Text == "goto") {
-				v = &Verdict{Pos: vv.Pos, Kind: vv.Text, Chain: p.name()}
+				v = &Verdict{Pos: vv.Pos, Kind: vv.Text, Chain: p.ident()}
 			}
 			x = &MapElem{Pos: x.Position(), Key: x, Val: v}
 		}

@@ -48,7 +48,7 @@ func printTable(b *strings.Builder, t *Table, o PrintOptions) {
 		first = false
 	}
 	if t.Comment != "" {
-		fmt.Fprintf(b, "\tcomment %q\n", t.Comment)
+		fmt.Fprintf(b, "\tcomment \"%s\"\n", t.Comment)
 		first = false
 	}
 	for _, ob := range t.Objects {
@@ -71,7 +71,7 @@ func printObject(b *strings.Builder, ob *Object, o PrintOptions) {
 	handle(b, o, ob.Handle)
 	b.WriteByte('\n')
 	if ob.Comment != "" {
-		fmt.Fprintf(b, "\t\tcomment %q\n", ob.Comment)
+		fmt.Fprintf(b, "\t\tcomment \"%s\"\n", ob.Comment)
 	}
 	switch ob.Kind {
 	case "counter":
@@ -133,7 +133,7 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 		b.WriteString("\t\tcounter\n")
 	}
 	if s.Comment != "" {
-		fmt.Fprintf(b, "\t\tcomment %q\n", s.Comment)
+		fmt.Fprintf(b, "\t\tcomment \"%s\"\n", s.Comment)
 	}
 	if len(s.Elems) > 0 {
 		c := setCtx(s, t.Family, o)
@@ -224,12 +224,12 @@ func printChain(b *strings.Builder, t *Table, c *Chain, o PrintOptions) {
 	handle(b, o, c.Handle)
 	b.WriteByte('\n')
 	if c.Comment != "" {
-		fmt.Fprintf(b, "\t\tcomment %q\n", c.Comment)
+		fmt.Fprintf(b, "\t\tcomment \"%s\"\n", c.Comment)
 	}
 	if c.IsBase() {
 		fmt.Fprintf(b, "\t\ttype %s hook %s", c.Type, c.Hook)
 		if len(c.Devices) == 1 {
-			fmt.Fprintf(b, " device %q", quoteName(c.Devices[0]))
+			fmt.Fprintf(b, " device \"%s\"", quoteName(c.Devices[0]))
 		} else if len(c.Devices) > 1 {
 			var d []string
 			for _, x := range c.Devices {
@@ -250,6 +250,18 @@ func printChain(b *strings.Builder, t *Table, c *Chain, o PrintOptions) {
 		b.WriteByte('\n')
 	}
 	b.WriteString("\t}\n")
+}
+
+// nftQuote quotes s as nft writes a quoted string: verbatim between double
+// quotes. nft's scanner knows no escapes inside quotes, so Go's quoting
+// (\xf7, \") would change the string on the way back in.
+// A string holding a double quote can only have come in single quotes, so
+// it goes out in them.
+func nftQuote(s string) string {
+	if strings.Contains(s, `"`) {
+		return "'" + s + "'"
+	}
+	return `"` + s + `"`
 }
 
 func quoteName(x Expr) string {

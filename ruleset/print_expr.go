@@ -125,7 +125,7 @@ func valueString(v *Value, c ctx) string {
 			return fmt.Sprintf("0x%08x", n)
 		}
 	case "ifname":
-		return strconv.Quote(t)
+		return nftQuote(t)
 	case "icmp_type", "icmpv6_type":
 		if n, err := strconv.ParseUint(t, 0, 8); err == nil {
 			if name, ok := icmpTypeNames[c.typ][n]; ok {
@@ -140,7 +140,7 @@ func valueString(v *Value, c ctx) string {
 		}
 	}
 	if v.Quoted {
-		return strconv.Quote(t)
+		return nftQuote(t)
 	}
 	return t
 }
@@ -419,7 +419,7 @@ func exprString(x Expr, c ctx) string {
 			s += " " + stmtString(st, c)
 		}
 		if x.Comment != "" {
-			s += fmt.Sprintf(" comment %q", x.Comment)
+			s += fmt.Sprintf(" comment \"%s\"", x.Comment)
 		}
 		return s
 	case *Verdict:

@@ -30,7 +30,7 @@ func ruleString(r *Rule, pc ctx) string {
 		parts = append(parts, stmtString(s, pc))
 	}
 	if r.Comment != "" {
-		parts = append(parts, fmt.Sprintf("comment %q", r.Comment))
+		parts = append(parts, fmt.Sprintf("comment \"%s\"", r.Comment))
 	}
 	return strings.Join(parts, " ")
 }
@@ -169,7 +169,7 @@ func stmtString(s Stmt, pc ctx) string {
 		for _, o := range s.Opts {
 			b.WriteString(" " + o.Key + " ")
 			if v, ok := o.Value.(*Value); ok && o.Key == "prefix" {
-				b.WriteString(strconv.Quote(v.Text))
+				b.WriteString(nftQuote(v.Text))
 			} else {
 				b.WriteString(exprString(o.Value, pc.as("")))
 			}
