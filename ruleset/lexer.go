@@ -125,7 +125,7 @@ func lex(file string, src []byte) ([]token, *Error) {
 					if j+1 < len(src) {
 						n = src[j+1]
 					}
-					if isWordByte(n) || d == ':' && (n == ':' || n == '/') || d == '/' && j > i && src[j-1] == ':' && isWordByte(n) {
+					if isWordByte(n) || d == ':' && (n == ':' || n == '/' && j > i && src[j-1] == ':') || d == '/' && j > i && src[j-1] == ':' && isWordByte(n) {
 						j++
 						continue
 					}
