@@ -396,7 +396,11 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 			}
 			cr.ops = append(cr.ops, op{kind: opNotrack})
 		case *ruleset.RejectStmt:
-			cr.ops = append(cr.ops, op{kind: opVerdict, act: actReject})
+			k, err := rejectKindOf(s, cc.family)
+			if err != nil {
+				return rule{}, err
+			}
+			cr.ops = append(cr.ops, op{kind: opVerdict, act: actReject, target: k.pack()})
 		case *ruleset.VerdictStmt:
 			o := op{kind: opVerdict}
 			switch s.Kind {

@@ -71,6 +71,9 @@ type Result struct {
 	Table   string
 	Chain   string
 	Rule    uint64 // handle of the deciding rule (By == DecidedRule)
+	// Reject is what the deciding reject statement sends (BuildReject);
+	// meaningful only when Verdict is Reject.
+	Reject RejectKind
 	// Untracked is set when a notrack rule exempted the packet; CT is then
 	// not meaningful.
 	Untracked bool
@@ -203,7 +206,7 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 			case actDrop:
 				r.Verdict = Drop
 			default:
-				r.Verdict = Reject
+				r.Verdict, r.Reject = Reject, unpackReject(target)
 			}
 			return false
 		case actJump:
