@@ -35,6 +35,7 @@ type replayFlags struct {
 	// Ruleset (replay_rules.go).
 	rules   string
 	iifname string
+	emit    string // replay_emit.go
 }
 
 // newReplayFlagSet returns the flag set of `hare replay` writing into f. Its
@@ -64,6 +65,7 @@ func newReplayFlagSet(f *replayFlags) *flag.FlagSet {
 	fs.BoolVar(&f.helpSettings, "help-settings", false, "list the conntrack settings")
 	fs.StringVar(&f.rules, "rules", "", "nftables ruleset to evaluate")
 	fs.StringVar(&f.iifname, "iifname", "kor0", "input interface for meta iifname")
+	fs.StringVar(&f.emit, "emit", "", "pcapng file for the packets reject sends")
 	fs.Usage = func() {}
 	return fs
 }

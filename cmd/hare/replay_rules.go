@@ -27,6 +27,12 @@ Ruleset:
         it; the rule counters are printed after the run. A construct hare
         does not evaluate yet is an error naming it and its file:line:col.
           hare replay --rules host.nft --packets trace.pcap
+  --emit FILE
+        With --rules, write the packets the ruleset's reject statements
+        send (TCP resets, ICMP and ICMPv6 errors, built as Linux builds
+        them) to FILE, a pcapng of raw IP packets stamped with the time of
+        the packet that caused them.
+          hare replay --rules host.nft --emit rejects.pcapng trace.pcap
   --iifname NAME
         The input interface the packets arrive on, for meta iifname
         (default "kor0", the kernel oracle's interface).
@@ -44,12 +50,16 @@ type rulesRun struct {
 	w    io.Writer
 	buf  []byte
 	err  error
+	emit *emitter // --emit, or nil
 }
 
 // setupRules compiles f.rules and hooks it into tr; nil when no ruleset
 // was given.
 func setupRules(f *replayFlags, tr *report.Tracker, w io.Writer) (*rulesRun, error) {
 	if f.rules == "" {
+		if f.emit != "" {
+			return nil, fmt.Errorf("--emit needs --rules")
+		}
 		return nil, nil
 	}
 	pf, err := ruleset.ParseFile(f.rules)
@@ -68,6 +78,9 @@ func setupRules(f *replayFlags, tr *report.Tracker, w io.Writer) (*rulesRun, err
 		return nil, fmt.Errorf("--iifname %q: longer than 15 bytes", f.iifname)
 	}
 	rr := &rulesRun{comp: comp, json: f.output == "json", w: w, meta: engine.Meta{Iifname: engine.IfName(f.iifname)}}
+	if rr.emit, err = newEmitter(f.emit); err != nil {
+		return nil, err
+	}
 	tr.Filter = rr.filter
 	if f.packets {
 		tr.OnPacket = rr.packet
@@ -80,6 +93,9 @@ func (rr *rulesRun) filter(t *conntrack.Table, p *packet.Parsed, now int64, res 
 		rr.tab, rr.eng = t, engine.New(t, rr.comp) // a fresh table per capture
 	}
 	rr.eng.Packet(p, &rr.meta, now, &rr.res)
+	if rr.emit != nil && rr.res.Verdict == engine.Reject {
+		rr.emit.reject(p, rr.res.Reject, now)
+	}
 	*res = rr.res.CT
 }
 
@@ -131,6 +147,11 @@ func (rr *rulesRun) write(b []byte) {
 
 // counters writes the rule counters after the run.
 func (rr *rulesRun) counters() {
+	if rr.emit != nil {
+		if err := rr.emit.close(); err != nil && rr.err == nil {
+			rr.err = err
+		}
+	}
 	cs := rr.comp.Counters()
 	if rr.json {
 		rr.write([]byte(`{"rule_counters":[`))
