@@ -32,7 +32,7 @@ Ruleset:
         send (TCP resets, ICMP and ICMPv6 errors, built as Linux builds
         them) to FILE, a pcapng of raw IP packets stamped with the time of
         the packet that caused them.
-          hare replay --rules host.nft --emit rejects.pcapng trace.pcap
+          hare replay --emit rejects.pcapng --rules host.nft trace.pcap
   --iifname NAME
         The input interface the packets arrive on, for meta iifname
         (default "kor0", the kernel oracle's interface).
