@@ -232,6 +232,7 @@ type chain struct {
 	policy Verdict // Accept or Drop, for base chains
 	order  int     // declaration order among base chains
 	rules  []rule
+	idx    chainIndex
 }
 
 // CounterKey names a rule counter: its table, chain and rule handle.
@@ -308,6 +309,9 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 	}
 	if err := c.checkJumps(rs); err != nil {
 		return nil, err
+	}
+	for i := range c.chains {
+		c.chains[i].buildIndex()
 	}
 	for i := range c.chains {
 		if h := c.chains[i].hook; h != HookUnknown {

@@ -93,6 +93,7 @@ type evalCtx struct {
 	status    uint64
 	e         *Engine
 	r         *Result
+	class     uint8 // classOf(p), for the chain indexes
 }
 
 // Packet runs p, a decoded and reassembled IP datagram arriving at time now
@@ -100,7 +101,7 @@ type evalCtx struct {
 func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 	c := e.rules.Load()
 	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule, r.Untracked = Accept, DecidedNone, HookUnknown, "", "", 0, false
-	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r}
+	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p)}
 
 	pre := c.hooks[HookPrerouting]
 	i := 0
@@ -161,10 +162,11 @@ func stateBit(s conntrack.State) uint64 {
 	return ctBitInvalid
 }
 
-// frame is a jump stack entry: where to resume.
+// frame is a jump stack entry: where to resume, as positions in the
+// chain's two candidate lists (see chainIndex).
 type frame struct {
 	chain int32
-	rule  int32
+	i, j  int32
 }
 
 // runBase runs base chain bi and reports whether the packet goes on
@@ -175,24 +177,34 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 		return true
 	}
 	r := cx.r
+	cl, dport := cx.class, cx.p.DstPort
 	var stack [maxJumpDepth]frame
 	sp := 0
-	cur, ri := bi, int32(0)
+	cur := bi
+	ch := base
+	a, b := ch.candidates(cl, dport)
+	var i, j int32
 	for {
-		ch := &c.chains[cur]
-		if int(ri) >= len(ch.rules) {
+		// The next rule is the smaller head of the two lists.
+		var ri int32
+		switch {
+		case int(i) < len(a) && (int(j) >= len(b) || a[i] < b[j]):
+			ri = a[i]
+			i++
+		case int(j) < len(b):
+			ri = b[j]
+			j++
+		default:
 			if sp == 0 {
 				return c.policy(r, base, h)
 			}
 			sp--
-			cur, ri = stack[sp].chain, stack[sp].rule
+			cur, i, j = stack[sp].chain, stack[sp].i, stack[sp].j
+			ch = &c.chains[cur]
+			a, b = ch.candidates(cl, dport)
 			continue
 		}
 		rl := &ch.rules[ri]
-		ri++
-		if (rl.ver != 0 && rl.ver != cx.p.IPVersion) || (rl.proto != 0 && (rl.proto != uint8(cx.p.Proto) || cx.p.L4Off == 0)) {
-			continue
-		}
 		act, target := c.evalRule(cx, rl)
 		switch act {
 		case actContinue:
@@ -210,17 +222,21 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 			}
 			return false
 		case actJump:
-			stack[sp] = frame{cur, ri}
+			stack[sp] = frame{cur, i, j}
 			sp++
-			cur, ri = target, 0
+			fallthrough
 		case actGoto:
-			cur, ri = target, 0
+			cur, i, j = target, 0, 0
+			ch = &c.chains[cur]
+			a, b = ch.candidates(cl, dport)
 		case actReturn:
 			if sp == 0 {
 				return c.policy(r, base, h)
 			}
 			sp--
-			cur, ri = stack[sp].chain, stack[sp].rule
+			cur, i, j = stack[sp].chain, stack[sp].i, stack[sp].j
+			ch = &c.chains[cur]
+			a, b = ch.candidates(cl, dport)
 		}
 	}
 }
