@@ -177,12 +177,13 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 		return true
 	}
 	r := cx.r
-	cl, dport := cx.class, cx.p.DstPort
+	cl := cx.class
+	key, hasKey := keyOf(cx.p, cl)
 	var stack [maxJumpDepth]frame
 	sp := 0
 	cur := bi
 	ch := base
-	a, b := ch.candidates(cl, dport)
+	a, b := ch.candidates(cl, key, hasKey)
 	var i, j int32
 	for {
 		// The next rule is the smaller head of the two lists.
@@ -201,7 +202,7 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 			sp--
 			cur, i, j = stack[sp].chain, stack[sp].i, stack[sp].j
 			ch = &c.chains[cur]
-			a, b = ch.candidates(cl, dport)
+			a, b = ch.candidates(cl, key, hasKey)
 			continue
 		}
 		rl := &ch.rules[ri]
@@ -228,7 +229,7 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 		case actGoto:
 			cur, i, j = target, 0, 0
 			ch = &c.chains[cur]
-			a, b = ch.candidates(cl, dport)
+			a, b = ch.candidates(cl, key, hasKey)
 		case actReturn:
 			if sp == 0 {
 				return c.policy(r, base, h)
@@ -236,7 +237,7 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 			sp--
 			cur, i, j = stack[sp].chain, stack[sp].i, stack[sp].j
 			ch = &c.chains[cur]
-			a, b = ch.candidates(cl, dport)
+			a, b = ch.candidates(cl, key, hasKey)
 		}
 	}
 }

@@ -10,10 +10,11 @@ import "github.com/hare-fw/hare/packet"
 // facts a rule's guard (rule.ver, rule.proto) tests. A rule whose guard
 // admits a class is listed for that class, in rule order, either in any
 // (every packet of the class is a candidate) or, when its leading matches
-// include a plain `tcp dport` / `udp dport` match on at most maxIndexPorts
-// ports (a constant, an anonymous set, a named set, small ranges), under
-// each of those ports in ports. runBase walks the merge of the two sorted
-// lists for the packet's class and destination port, so the rules it
+// include a plain `tcp dport`, `udp dport`, `icmp type` or `icmpv6 type`
+// match on at most maxIndexKeys values (a constant, an anonymous set, a
+// named set, small ranges), under each of those values in keys. runBase
+// walks the merge of the two sorted lists for the packet's class and key
+// (destination port, or ICMP type), so the rules it
 // visits are exactly those whose guard and port match could hold, in their
 // order: first-match semantics and side effects (counters, notrack, which
 // come only after the leading matches) do not change.
@@ -35,17 +36,17 @@ const (
 // l4Protos is the protocol number of each l4 index (0: any other).
 var l4Protos = [numL4]uint8{l4TCP: 6, l4UDP: 17, l4ICMP: 1, l4ICMPv6: 58}
 
-// maxIndexPorts bounds the ports one rule adds to an index: a rule matching
+// maxIndexKeys bounds the keys one rule adds to an index: a rule matching
 // more (a wide range such as 1024-65535) is listed in any instead.
-const maxIndexPorts = 4096
+const maxIndexKeys = 4096
 
 // chainIndex is a chain's rule index (see above). It is immutable after
 // Compile.
 type chainIndex struct {
 	any [numClasses][]int32
-	// ports maps class<<16 | dport to the rules with a port match that
-	// holds for dport, in rule order. Only tcp and udp classes have keys.
-	ports map[uint32][]int32
+	// keys maps class<<16 | key to the rules with a key match that holds
+	// for key, in rule order (key: see keyOf).
+	keys map[uint32][]int32
 }
 
 // classOf is the class of p.
@@ -92,10 +93,12 @@ func (r *rule) admits(cl int) bool {
 	return r.proto == 0 || (l4 != l4Other && r.proto == l4Protos[l4])
 }
 
-// portKeys returns the destination ports r's leading matches allow, when a
-// plain dport match bounds them to at most maxIndexPorts; ok is false when
-// r has no such match.
-func (r *rule) portKeys() (ports []uint16, ok bool) {
+// indexKeys returns the keys (destination ports, ICMP types) r's leading
+// matches allow, when a plain match on the key field bounds them to at most
+// maxIndexKeys values; ok is false when r has no such match. The key
+// field implies the rule's protocol guard, so it is the key of every class
+// the rule admits.
+func (r *rule) indexKeys() (keys []uint16, ok bool) {
 	best := -1
 	for i := range r.ops {
 		o := &r.ops[i]
@@ -103,30 +106,35 @@ func (r *rule) portKeys() (ports []uint16, ok bool) {
 			break
 		}
 		cd := &o.cond
-		if (cd.f != fTCPDport && cd.f != fUDPDport) || cd.neg || cd.anyBits || cd.hasMask {
+		switch cd.f {
+		case fTCPDport, fUDPDport, fICMPType, fICMPv6Type:
+		default:
+			continue
+		}
+		if cd.neg || cd.anyBits || cd.hasMask {
 			continue
 		}
 		n := len(cd.exact)
 		for _, iv := range cd.set {
 			n += int(iv.hi.lo-iv.lo.lo) + 1
-			if n > maxIndexPorts {
+			if n > maxIndexKeys {
 				break
 			}
 		}
-		if n <= maxIndexPorts && (best < 0 || n < len(ports)) {
+		if n <= maxIndexKeys && (best < 0 || n < len(keys)) {
 			best = i
-			ports = ports[:0]
+			keys = keys[:0]
 			for v := range cd.exact {
-				ports = append(ports, uint16(v.lo))
+				keys = append(keys, uint16(v.lo))
 			}
 			for _, iv := range cd.set {
 				for v := iv.lo.lo; v <= iv.hi.lo; v++ {
-					ports = append(ports, uint16(v))
+					keys = append(keys, uint16(v))
 				}
 			}
 		}
 	}
-	return ports, best >= 0
+	return keys, best >= 0
 }
 
 // buildIndex fills ch.idx from ch.rules.
@@ -134,36 +142,47 @@ func (ch *chain) buildIndex() {
 	ch.idx = chainIndex{}
 	for ri := range ch.rules {
 		rl := &ch.rules[ri]
-		ports, byPort := rl.portKeys()
+		keys, byKey := rl.indexKeys()
 		for cl := range numClasses {
 			if !rl.admits(cl) {
 				continue
 			}
-			if !byPort {
+			if !byKey {
 				ch.idx.any[cl] = append(ch.idx.any[cl], int32(ri))
 				continue
 			}
-			if ch.idx.ports == nil {
-				ch.idx.ports = map[uint32][]int32{}
+			if ch.idx.keys == nil {
+				ch.idx.keys = map[uint32][]int32{}
 			}
-			for _, p := range ports {
-				k := uint32(cl)<<16 | uint32(p)
-				if l := ch.idx.ports[k]; len(l) == 0 || l[len(l)-1] != int32(ri) {
-					ch.idx.ports[k] = append(l, int32(ri))
+			for _, v := range keys {
+				k := uint32(cl)<<16 | uint32(v)
+				if l := ch.idx.keys[k]; len(l) == 0 || l[len(l)-1] != int32(ri) {
+					ch.idx.keys[k] = append(l, int32(ri))
 				}
 			}
 		}
 	}
 }
 
+// keyOf is p's index key: the destination port of tcp and udp, the type of
+// icmp and icmpv6 (as load reads them), nothing for the other classes.
+func keyOf(p *packet.Parsed, cl uint8) (key uint16, ok bool) {
+	switch cl % numL4 {
+	case l4TCP, l4UDP:
+		return p.DstPort, true
+	case l4ICMP, l4ICMPv6:
+		return uint16(p.ICMP.Type), true
+	}
+	return 0, false
+}
+
 // candidates returns the two sorted lists of rule indexes of ch a packet
-// of class cl with destination port dport must visit (merged, in order).
-func (ch *chain) candidates(cl uint8, dport uint16) (a, b []int32) {
+// of class cl with index key key (hasKey: see keyOf) must visit, merged in
+// order.
+func (ch *chain) candidates(cl uint8, key uint16, hasKey bool) (a, b []int32) {
 	a = ch.idx.any[cl]
-	if ch.idx.ports != nil {
-		if l4 := cl % numL4; l4 == l4TCP || l4 == l4UDP {
-			b = ch.idx.ports[uint32(cl)<<16|uint32(dport)]
-		}
+	if hasKey && ch.idx.keys != nil {
+		b = ch.idx.keys[uint32(cl)<<16|uint32(key)]
 	}
 	return a, b
 }
