@@ -94,6 +94,7 @@ type evalCtx struct {
 	e         *Engine
 	r         *Result
 	class     uint8 // classOf(p), for the chain indexes
+	addr      pktAddrs
 }
 
 // Packet runs p, a decoded and reassembled IP datagram arriving at time now

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/binary"
+
 	"github.com/hare-fw/hare/conntrack"
 	"github.com/hare-fw/hare/packet"
 )
@@ -18,9 +20,9 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		switch f {
 		case fIP4Saddr:
-			return addrValue(p.Src), true
+			return cx.addrs().src, true
 		case fIP4Daddr:
-			return addrValue(p.Dst), true
+			return cx.addrs().dst, true
 		case fIP4Proto:
 			return u128{lo: uint64(p.Proto)}, true
 		}
@@ -31,9 +33,9 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		switch f {
 		case fIP6Saddr:
-			return addrValue(p.Src), true
+			return cx.addrs().src, true
 		case fIP6Daddr:
-			return addrValue(p.Dst), true
+			return cx.addrs().dst, true
 		case fIP6Nexthdr:
 			// The Next Header field of the fixed header, not the upper
 			// layer after extension headers (that is meta l4proto).
@@ -129,10 +131,21 @@ func (cx *evalCtx) ctStatus() (u128, bool) {
 }
 
 func ifnameBytes(b *[16]byte) u128 {
-	var v u128
-	for i := 0; i < 8; i++ {
-		v.hi = v.hi<<8 | uint64(b[i])
-		v.lo = v.lo<<8 | uint64(b[8+i])
+	return u128{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:])}
+}
+
+// pktAddrs are the packet's addresses as match values, loaded at most once
+// per packet: a 200-rule chain may test them in many rules.
+type pktAddrs struct {
+	src, dst u128
+	ok       bool
+}
+
+// addrs loads the packet's addresses on first use.
+func (cx *evalCtx) addrs() *pktAddrs {
+	a := &cx.addr
+	if !a.ok {
+		a.src, a.dst, a.ok = addrValue(cx.p.Src), addrValue(cx.p.Dst), true
 	}
-	return v
+	return a
 }
