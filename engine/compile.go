@@ -175,11 +175,12 @@ type rule struct {
 	// ver and proto are the rule's guard, implied by the matches before
 	// its first side effect: the IP version (4 or 6, 0 for any) and the
 	// transport protocol with a transport header (0 for any) a packet
-	// must have for the rule to possibly match. runBase skips a rule
-	// failing its guard with two compares instead of loading and testing
-	// the fields (BenchmarkEngine200: most rules of a real ruleset name a
-	// protocol or a family the packet does not have). noMatch marks
-	// guards that contradict each other.
+	// must have for the rule to possibly match. The chain index
+	// (index.go) lists a rule only for the packet classes its guard
+	// admits, so runBase never visits a rule failing its guard
+	// (BenchmarkEngine200: most rules of a real ruleset name a protocol
+	// or a family the packet does not have). noMatch marks guards that
+	// contradict each other.
 	ver   uint8
 	proto uint8
 }

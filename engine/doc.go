@@ -13,8 +13,10 @@
 // inet_service and inet_proto (single values in a hash, intervals and
 // prefixes sorted and merged for binary search; see set.go), and
 // statements (accept, drop, reject as a verdict, jump, goto, return,
-// continue, counter, notrack). Each rule carries a family/protocol guard so
-// a rule that cannot match is skipped cheaply. Anything else fails Compile
+// continue, counter, notrack). Each rule carries a family/protocol guard,
+// and each chain an index by packet class and destination port or ICMP type
+// (index.go), so a packet visits only the rules that can match it, in
+// order. Anything else fails Compile
 // with an *Error naming the construct and its file:line:col: never a silent
 // mis-evaluation.
 //
