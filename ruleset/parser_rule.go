@@ -151,12 +151,15 @@ func (p *parser) matchOrSet() Stmt {
 
 // lhs parses the left side of a match: a selector, concatenations and
 // bit operations.
-func (p *parser) lhs() Expr {
-	x := p.lhsTerm()
+func (p *parser) lhs() Expr { return p.concatOf(p.lhsTerm) }
+
+// concatOf reads term, or terms joined by '.' into a Concat.
+func (p *parser) concatOf(term func() Expr) Expr {
+	x := term()
 	if p.isPunct(".") {
 		c := &Concat{Pos: x.Position(), Xs: []Expr{x}}
 		for p.acceptPunct(".") {
-			c.Xs = append(c.Xs, p.lhsTerm())
+			c.Xs = append(c.Xs, term())
 		}
 		x = c
 	}
@@ -294,17 +297,7 @@ func (p *parser) rhsValue() Expr {
 	return x
 }
 
-func (p *parser) concatExpr() Expr {
-	x := p.rangeExpr()
-	if p.isPunct(".") {
-		c := &Concat{Pos: x.Position(), Xs: []Expr{x}}
-		for p.acceptPunct(".") {
-			c.Xs = append(c.Xs, p.rangeExpr())
-		}
-		x = c
-	}
-	return x
-}
+func (p *parser) concatExpr() Expr { return p.concatOf(p.rangeExpr) }
 
 func (p *parser) rangeExpr() Expr {
 	x := p.selectorOrValue()
