@@ -188,12 +188,9 @@ func BenchmarkTrack(b *testing.B) {
 	}
 }
 
-// BenchmarkEngine is the ~20-rule benchRuleset over conntrack.
-func BenchmarkEngine(b *testing.B) {
-	c, err := compileString(benchRuleset)
-	if err != nil {
-		b.Fatal(err)
-	}
+// benchEngine runs the benchmark packets through the pipeline with c.
+func benchEngine(b *testing.B, c *engine.Compiled) {
+	b.Helper()
 	frames := benchPackets(b)
 	ct := conntrack.NewTable(conntrack.DefaultSettings(), nil)
 	eng := engine.New(ct, c)
@@ -207,6 +204,15 @@ func BenchmarkEngine(b *testing.B) {
 		p.DecodeIP(frames[i%len(frames)])
 		eng.Packet(&p, &m, 1, &res)
 	}
+}
+
+// BenchmarkEngine is the ~20-rule benchRuleset over conntrack.
+func BenchmarkEngine(b *testing.B) {
+	c, err := compileString(benchRuleset)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchEngine(b, c)
 }
 
 // ruleset200 is a realistic ~200-rule host ruleset with named sets: the
@@ -252,17 +258,5 @@ func BenchmarkEngine200(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	frames := benchPackets(b)
-	ct := conntrack.NewTable(conntrack.DefaultSettings(), nil)
-	eng := engine.New(ct, c)
-	var (
-		p   packet.Parsed
-		res engine.Result
-		m   = engine.Meta{Iifname: engine.IfName("eth0")}
-	)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		p.DecodeIP(frames[i%len(frames)])
-		eng.Packet(&p, &m, 1, &res)
-	}
+	benchEngine(b, c)
 }

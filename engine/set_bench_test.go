@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hare-fw/hare/conntrack"
-	"github.com/hare-fw/hare/engine"
-	"github.com/hare-fw/hare/packet"
 )
 
 // setRuleset is ruleset200's shape reduced to set lookups: every packet
@@ -54,19 +51,7 @@ func BenchmarkSetSize(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			frames := benchPackets(b)
-			ct := conntrack.NewTable(conntrack.DefaultSettings(), nil)
-			eng := engine.New(ct, c)
-			var (
-				p   packet.Parsed
-				res engine.Result
-				m   = engine.Meta{Iifname: engine.IfName("eth0")}
-			)
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				p.DecodeIP(frames[i%len(frames)])
-				eng.Packet(&p, &m, 1, &res)
-			}
+			benchEngine(b, c)
 		})
 	}
 }
