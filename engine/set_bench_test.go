@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
 )
 
 // setRuleset is ruleset200's shape reduced to set lookups: every packet
