@@ -6,37 +6,17 @@ import (
 
 	"github.com/hare-fw/hare/capture"
 	"github.com/hare-fw/hare/internal/report"
-	"github.com/hare-fw/hare/packet"
 	"github.com/hare-fw/hare/packet/packettest"
 )
 
 // sampleCapture returns packettest.Sample repeated n times as a pcapng file.
 func sampleCapture(tb testing.TB, n int) []byte {
 	tb.Helper()
-	var buf bytes.Buffer
-	w, err := capture.NewWriter(&buf)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ifaces := map[packet.LinkType]int{}
+	var frames []packettest.Frame
 	for range n {
-		for _, f := range packettest.Sample() {
-			id, ok := ifaces[f.Link]
-			if !ok {
-				if id, err = w.AddInterface(f.Link, 0, ""); err != nil {
-					tb.Fatal(err)
-				}
-				ifaces[f.Link] = id
-			}
-			if err := w.WritePacket(id, f.Time, f.Data, len(f.Data)); err != nil {
-				tb.Fatal(err)
-			}
-		}
+		frames = append(frames, packettest.Sample()...)
 	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
+	return writeFrames(tb, frames)
 }
 
 // TestReplayAllocsPerPacket checks that Replay's allocations do not grow
