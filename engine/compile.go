@@ -165,7 +165,10 @@ type op struct {
 	kind    opKind
 	act     action
 	target  int32 // jump/goto chain index
-	counter int32
+	// ctr is the rule counter's state. It is a pointer so that a
+	// compiled rule reused by Update (update.go) keeps counting where it
+	// was: state belongs to the rule, not to one Compiled.
+	ctr *counter
 	cond    cond
 }
 
@@ -248,6 +251,13 @@ type counter struct {
 	packets, bytes atomic.Uint64
 }
 
+// counterRef is one counter statement of a compiled ruleset, for
+// Counters.
+type counterRef struct {
+	key CounterKey
+	ctr *counter
+}
+
 // Compiled is an immutable evaluation form of a ruleset: base chains
 // grouped by hook and sorted by priority, rules as compiled matchers. Only
 // its rule counters change after Compile (atomically). It is safe for
@@ -255,8 +265,7 @@ type counter struct {
 type Compiled struct {
 	chains   []chain
 	hooks    [numHooks][]int32 // base chain indices, in evaluation order
-	keys     []CounterKey
-	counters []counter
+	counters []counterRef // in ruleset order
 }
 
 // Compile turns an applied ruleset into its evaluation form. Anything it
@@ -331,7 +340,7 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 			return a.order > b.order
 		})
 	}
-	c.counters = make([]counter, len(c.keys))
+	c.collectCounters()
 	return c, nil
 }
 
@@ -389,8 +398,7 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 			if s.Name != nil {
 				return rule{}, &Error{s.Pos, "unsupported: named counter"}
 			}
-			cr.ops = append(cr.ops, op{kind: opCounter, counter: int32(len(c.keys))})
-			c.keys = append(c.keys, CounterKey{cc.family, cc.table, cc.name, r.Handle})
+			cr.ops = append(cr.ops, op{kind: opCounter, ctr: new(counter)})
 		case *ruleset.SimpleStmt:
 			if s.Word != "notrack" {
 				return rule{}, &Error{s.Pos, "unsupported: statement " + s.Word}
@@ -618,9 +626,9 @@ func chainPos(rs *ruleset.Ruleset, cc *chain) ruleset.Pos {
 // Counters returns the rule counters, in ruleset order: for each counter
 // statement its rule and the packets and bytes it counted so far.
 func (c *Compiled) Counters() []CounterValue {
-	out := make([]CounterValue, len(c.keys))
-	for i, k := range c.keys {
-		out[i] = CounterValue{CounterKey: k, Packets: c.counters[i].packets.Load(), Bytes: c.counters[i].bytes.Load()}
+	out := make([]CounterValue, len(c.counters))
+	for i, k := range c.counters {
+		out[i] = CounterValue{CounterKey: k.key, Packets: k.ctr.packets.Load(), Bytes: k.ctr.bytes.Load()}
 	}
 	return out
 }
@@ -629,4 +637,21 @@ func (c *Compiled) Counters() []CounterValue {
 type CounterValue struct {
 	CounterKey
 	Packets, Bytes uint64
+}
+
+// collectCounters lists the counter statements of every rule, in ruleset
+// order (tables, chains, rules, statements as declared).
+func (c *Compiled) collectCounters() {
+	c.counters = c.counters[:0]
+	for i := range c.chains {
+		ch := &c.chains[i]
+		for j := range ch.rules {
+			rl := &ch.rules[j]
+			for k := range rl.ops {
+				if o := &rl.ops[k]; o.kind == opCounter {
+					c.counters = append(c.counters, counterRef{CounterKey{ch.family, ch.table, ch.name, rl.handle}, o.ctr})
+				}
+			}
+		}
+	}
 }

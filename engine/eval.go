@@ -268,7 +268,7 @@ func (c *Compiled) evalRule(cx *evalCtx, rl *rule) (action, int32) {
 				return actContinue, 0
 			}
 		case opCounter:
-			k := &c.counters[o.counter]
+			k := o.ctr
 			k.packets.Add(1)
 			k.bytes.Add(uint64(cx.p.L3Len))
 		case opNotrack:
