@@ -162,14 +162,14 @@ type cond struct {
 }
 
 type op struct {
-	kind    opKind
-	act     action
-	target  int32 // jump/goto chain index
+	kind   opKind
+	act    action
+	target int32 // jump/goto chain index
 	// ctr is the rule counter's state. It is a pointer so that a
 	// compiled rule reused by Update (update.go) keeps counting where it
 	// was: state belongs to the rule, not to one Compiled.
-	ctr *counter
-	cond    cond
+	ctr  *counter
+	cond cond
 }
 
 type rule struct {
@@ -265,7 +265,7 @@ type counterRef struct {
 type Compiled struct {
 	chains   []chain
 	hooks    [numHooks][]int32 // base chain indices, in evaluation order
-	counters []counterRef // in ruleset order
+	counters []counterRef      // in ruleset order
 }
 
 // Compile turns an applied ruleset into its evaluation form. Anything it
