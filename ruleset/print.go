@@ -137,13 +137,7 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 	}
 	if len(s.Elems) > 0 {
 		c := setCtx(s, t.Family, o)
-		xs := s.Elems
-		if s.Counter {
-			xs = withCounters(flattenElems(xs))
-		}
-		// Concatenations with intervals live in a pipapo set, which lists in
-		// insertion order.
-		elems := normaliseElems(xs, c, !(len(s.Key) > 1 || strings.Contains(c.typ, ".")) || !hasFlag(s.Flags, "interval"))
+		elems := normaliseElems(setElemList(s), c, setSorted(s, c))
 		per := elemsPerLine(c.typ, s.IsMap || s.Counter || len(s.Key) > 1 || s.KeyTypeof != nil && strings.Contains(c.typ, "."))
 		b.WriteString("\t\telements = { ")
 		for i, e := range elems {
@@ -159,6 +153,22 @@ func printSet(b *strings.Builder, t *Table, s *Set, o PrintOptions) {
 		b.WriteString(" }\n")
 	}
 	b.WriteString("\t}\n")
+}
+
+// setElemList is the elements of s as the kernel holds them: with the
+// counter flag, each carries a counter.
+func setElemList(s *Set) []Expr {
+	if s.Counter {
+		return withCounters(flattenElems(s.Elems))
+	}
+	return s.Elems
+}
+
+// setSorted reports whether nft lists the elements of s sorted by value:
+// concatenations with intervals live in a pipapo set, which lists in
+// insertion order.
+func setSorted(s *Set, c ctx) bool {
+	return !(len(s.Key) > 1 || strings.Contains(c.typ, ".")) || !hasFlag(s.Flags, "interval")
 }
 
 // setCtx is the printing context of the elements of s.

@@ -271,6 +271,19 @@ func elemBytes(x Expr, c ctx) ([]byte, bool) {
 // normaliseElems flattens nested sets and prints the elements, sorted by
 // value when sort is set and every element has a numeric key.
 func normaliseElems(xs []Expr, c ctx, sorted bool) []string {
+	elems := normalisedElems(xs, c, sorted)
+	out := make([]string, len(elems))
+	for i, x := range elems {
+		out[i] = exprString(x, c)
+	}
+	return out
+}
+
+// normalisedElems is the list of elements nft lists for xs: nested sets
+// flattened, sorted by value when sorted is set and every element has a
+// numeric key, repeated keys dropped, ranges a-a collapsed to a. Both
+// printers (text and JSON) list these.
+func normalisedElems(xs []Expr, c ctx, sorted bool) []Expr {
 	flat := flattenElems(xs)
 	if sorted {
 		keys := make([]string, len(flat))
@@ -294,7 +307,7 @@ func normaliseElems(xs []Expr, c ctx, sorted bool) []string {
 		}
 	}
 	// Repeated keys are one element; a range a-a is the element a.
-	out := make([]string, 0, len(flat))
+	out := make([]Expr, 0, len(flat))
 	seen := map[string]bool{}
 	for _, x := range flat {
 		k := exprString(collapseRange(elemKey(x), c), c)
@@ -302,7 +315,7 @@ func normaliseElems(xs []Expr, c ctx, sorted bool) []string {
 			continue
 		}
 		seen[k] = true
-		out = append(out, exprString(collapseRange(x, c), c))
+		out = append(out, collapseRange(x, c))
 	}
 	return out
 }

@@ -13,8 +13,10 @@ func rulesetHelp(w io.Writer) {
 	io.WriteString(w, `Usage:
   hare ruleset check FILE       parse FILE; print errors as file:line:col
   hare ruleset print [-a] FILE  print FILE as "nft list ruleset" would after "nft -f FILE"
+  hare ruleset print -j FILE    print FILE as "nft -j list ruleset" would (libnftables JSON, with handles)
 
   -a  print handles ("# handle N"), like nft -a
+  -j  print JSON, like nft -j; a construct hare cannot render as nft does is an error
 
 Exit status: 0 success, 1 errors in FILE, 2 a usage error.
 `)
@@ -31,6 +33,7 @@ func runRuleset(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { rulesetHelp(stderr) }
 	handles := fs.Bool("a", false, "print handles")
+	asJSON := fs.Bool("j", false, "print JSON")
 	switch sub {
 	case "-h", "-help", "--help", "help":
 		rulesetHelp(stdout)
@@ -47,7 +50,7 @@ func runRuleset(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	if fs.NArg() != 1 || sub == "check" && *handles {
+	if fs.NArg() != 1 || sub == "check" && (*handles || *asJSON) {
 		rulesetHelp(stderr)
 		return exitUsage
 	}
@@ -64,7 +67,11 @@ func runRuleset(args []string, stdout, stderr io.Writer) int {
 	if sub == "check" {
 		return exitOK
 	}
-	if err := ruleset.Print(stdout, rs, ruleset.PrintOptions{Handles: *handles}); err != nil {
+	print := ruleset.Print
+	if *asJSON {
+		print = ruleset.PrintJSON
+	}
+	if err := print(stdout, rs, ruleset.PrintOptions{Handles: *handles}); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError
 	}

@@ -24,6 +24,9 @@ func TestRulesetCommand(t *testing.T) {
 		{"check bad", []string{"ruleset", "check", bad}, exitError, "", "bad.nft:3:7: unknown identifier 'nope'"},
 		{"print", []string{"ruleset", "print", good}, exitOK, "table inet t {\n\tchain c {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip protocol tcp tcp dport 22 counter packets 0 bytes 0 accept\n\t}\n}\n", ""},
 		{"print -a", []string{"ruleset", "print", "-a", good}, exitOK, "table inet t { # handle 1\n\tchain c { # handle 1\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip protocol tcp tcp dport 22 counter packets 0 bytes 0 accept # handle 2\n\t}\n}\n", ""},
+		// The -j line is what nft 1.0.6 printed (nft -f good.nft; nft -j list ruleset).
+		{"print -j", []string{"ruleset", "print", "-j", good}, exitOK, `{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, {"table": {"family": "inet", "name": "t", "handle": 1}}, {"chain": {"family": "inet", "table": "t", "name": "c", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}, {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 2, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "protocol"}}, "right": "tcp"}}, {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"counter": {"packets": 0, "bytes": 0}}, {"accept": null}]}}]}` + "\n", ""},
+		{"check -j", []string{"ruleset", "check", "-j", good}, exitUsage, "", "Usage"},
 		{"no file", []string{"ruleset", "check"}, exitUsage, "", "Usage"},
 		{"bad sub", []string{"ruleset", "frob", good}, exitUsage, "", "unknown subcommand"},
 		{"missing file", []string{"ruleset", "print", filepath.Join(dir, "nope.nft")}, exitError, "", "no such file"},
