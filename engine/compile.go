@@ -186,6 +186,12 @@ type rule struct {
 	// contradict each other.
 	ver   uint8
 	proto uint8
+	// Index facts (prepareIndex): the packet classes the guard admits
+	// (bit per class), and the index keys when keyed.
+	prepared bool
+	keyed    bool
+	classes  uint16
+	keys     []uint16
 }
 
 const noMatch = 0xff
@@ -237,6 +243,9 @@ type chain struct {
 	order  int     // declaration order among base chains
 	rules  []rule
 	idx    chainIndex
+	// src is the source rule of each compiled rule (same order), so
+	// Update can tell which rules a change left alone.
+	src []*ruleset.Rule
 }
 
 // CounterKey names a rule counter: its table, chain and rule handle.
@@ -251,35 +260,34 @@ type counter struct {
 	packets, bytes atomic.Uint64
 }
 
-// counterRef is one counter statement of a compiled ruleset, for
-// Counters.
-type counterRef struct {
-	key CounterKey
-	ctr *counter
-}
-
 // Compiled is an immutable evaluation form of a ruleset: base chains
 // grouped by hook and sorted by priority, rules as compiled matchers. Only
 // its rule counters change after Compile (atomically). It is safe for
 // concurrent use; swap whole rulesets with an atomic.Pointer (see Engine).
 type Compiled struct {
-	chains   []chain
-	hooks    [numHooks][]int32 // base chain indices, in evaluation order
-	counters []counterRef      // in ruleset order
+	chains []chain
+	hooks  [numHooks][]int32 // base chain indices, in evaluation order
+	src    *ruleset.Ruleset
+	tables []table
+}
+
+// table is what the rules of one source table compile against: the chain
+// indices their jumps name and the table's compiled named sets.
+type table struct {
+	t     *ruleset.Table
+	index map[string]int32
+	sets  map[string]*namedSet
 }
 
 // Compile turns an applied ruleset into its evaluation form. Anything it
 // does not support (a statement, a selector, a family, a chain type) is an
 // *Error naming the construct and its position: a rule is never evaluated
 // partly.
+//
+// Compile keeps rs as the source of the result (see Update): the caller
+// must not change it afterwards; change a Clone instead.
 func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
-	c := &Compiled{}
-	type tkey struct {
-		t     *ruleset.Table
-		index map[string]int32
-		sets  map[string]*namedSet
-	}
-	var tables []tkey
+	c := &Compiled{src: rs}
 	order := 0
 	for _, t := range rs.Tables {
 		if !t.Family.IsEvaluable() {
@@ -302,9 +310,9 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 		if err != nil {
 			return nil, err
 		}
-		tables = append(tables, tkey{t, idx, sets})
+		c.tables = append(c.tables, table{t, idx, sets})
 	}
-	for _, tk := range tables {
+	for _, tk := range c.tables {
 		for _, ch := range tk.t.Chains {
 			cc := &c.chains[tk.index[ch.Name]]
 			for _, r := range ch.Rules {
@@ -314,6 +322,7 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 				}
 				cr.guard()
 				cc.rules = append(cc.rules, cr)
+				cc.src = append(cc.src, r)
 			}
 		}
 	}
@@ -340,7 +349,6 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 			return a.order > b.order
 		})
 	}
-	c.collectCounters()
 	return c, nil
 }
 
@@ -626,9 +634,17 @@ func chainPos(rs *ruleset.Ruleset, cc *chain) ruleset.Pos {
 // Counters returns the rule counters, in ruleset order: for each counter
 // statement its rule and the packets and bytes it counted so far.
 func (c *Compiled) Counters() []CounterValue {
-	out := make([]CounterValue, len(c.counters))
-	for i, k := range c.counters {
-		out[i] = CounterValue{CounterKey: k.key, Packets: k.ctr.packets.Load(), Bytes: k.ctr.bytes.Load()}
+	var out []CounterValue
+	for i := range c.chains {
+		ch := &c.chains[i]
+		for j := range ch.rules {
+			rl := &ch.rules[j]
+			for k := range rl.ops {
+				if o := &rl.ops[k]; o.kind == opCounter {
+					out = append(out, CounterValue{CounterKey{ch.family, ch.table, ch.name, rl.handle}, o.ctr.packets.Load(), o.ctr.bytes.Load()})
+				}
+			}
+		}
 	}
 	return out
 }
@@ -637,21 +653,4 @@ func (c *Compiled) Counters() []CounterValue {
 type CounterValue struct {
 	CounterKey
 	Packets, Bytes uint64
-}
-
-// collectCounters lists the counter statements of every rule, in ruleset
-// order (tables, chains, rules, statements as declared).
-func (c *Compiled) collectCounters() {
-	c.counters = c.counters[:0]
-	for i := range c.chains {
-		ch := &c.chains[i]
-		for j := range ch.rules {
-			rl := &ch.rules[j]
-			for k := range rl.ops {
-				if o := &rl.ops[k]; o.kind == opCounter {
-					c.counters = append(c.counters, counterRef{CounterKey{ch.family, ch.table, ch.name, rl.handle}, o.ctr})
-				}
-			}
-		}
-	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/hare-fw/hare/conntrack"
@@ -32,6 +33,7 @@ import (
 type Engine struct {
 	rules atomic.Pointer[Compiled]
 	ct    *conntrack.Table
+	mu    sync.Mutex // serialises Swap and Apply; packets never take it
 }
 
 // New returns an engine over conntrack table ct with ruleset c.
@@ -42,7 +44,11 @@ func New(ct *conntrack.Table, c *Compiled) *Engine {
 }
 
 // Swap installs c and returns the ruleset it replaces.
-func (e *Engine) Swap(c *Compiled) *Compiled { return e.rules.Swap(c) }
+func (e *Engine) Swap(c *Compiled) *Compiled {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rules.Swap(c)
+}
 
 // Rules returns the ruleset in force.
 func (e *Engine) Rules() *Compiled { return e.rules.Load() }

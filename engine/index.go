@@ -38,7 +38,7 @@ var l4Protos = [numL4]uint8{l4TCP: 6, l4UDP: 17, l4ICMP: 1, l4ICMPv6: 58}
 
 // maxIndexKeys bounds the keys one rule adds to an index: a rule matching
 // more (a wide range such as 1024-65535) is listed in any instead.
-const maxIndexKeys = 4096
+const maxIndexKeys = 256
 
 // chainIndex is a chain's rule index (see above). It is immutable after
 // Compile.
@@ -46,7 +46,7 @@ type chainIndex struct {
 	any [numClasses][]int32
 	// keys maps class<<16 | key to the rules with a key match that holds
 	// for key, in rule order (key: see keyOf).
-	keys map[uint32][]int32
+	keys keyTable
 }
 
 // classOf is the class of p.
@@ -98,7 +98,7 @@ func (r *rule) admits(cl int) bool {
 // maxIndexKeys values; ok is false when r has no such match. The key
 // field implies the rule's protocol guard, so it is the key of every class
 // the rule admits.
-func (r *rule) indexKeys() (keys []uint16, ok bool) {
+func (r *rule) indexKeys(keys []uint16) ([]uint16, bool) {
 	best := -1
 	for i := range r.ops {
 		o := &r.ops[i]
@@ -137,31 +137,68 @@ func (r *rule) indexKeys() (keys []uint16, ok bool) {
 	return keys, best >= 0
 }
 
-// buildIndex fills ch.idx from ch.rules.
+// buildIndex fills ch.idx from ch.rules. It runs on every Compile and on
+// every Update of the chain (an `add rule` into a 10,000-rule chain
+// re-indexes it), so it sizes the lists in a first pass and fills one
+// backing array in a second, and the key table is flat (index_keys.go).
 func (ch *chain) buildIndex() {
 	ch.idx = chainIndex{}
+	var anyLen [numClasses]int
+	var pairs []keyPair
 	for ri := range ch.rules {
 		rl := &ch.rules[ri]
-		keys, byKey := rl.indexKeys()
+		rl.prepareIndex()
 		for cl := range numClasses {
-			if !rl.admits(cl) {
+			if rl.classes&(1<<cl) == 0 {
 				continue
 			}
-			if !byKey {
-				ch.idx.any[cl] = append(ch.idx.any[cl], int32(ri))
+			if !rl.keyed {
+				anyLen[cl]++
 				continue
 			}
-			if ch.idx.keys == nil {
-				ch.idx.keys = map[uint32][]int32{}
-			}
-			for _, v := range keys {
-				k := uint32(cl)<<16 | uint32(v)
-				if l := ch.idx.keys[k]; len(l) == 0 || l[len(l)-1] != int32(ri) {
-					ch.idx.keys[k] = append(l, int32(ri))
-				}
+			for _, v := range rl.keys {
+				pairs = append(pairs, keyPair{uint32(cl)<<16 | uint32(v), int32(ri)})
 			}
 		}
 	}
+	total := 0
+	for _, n := range anyLen {
+		total += n
+	}
+	backing := make([]int32, total)
+	for cl := range numClasses {
+		if n := anyLen[cl]; n > 0 {
+			ch.idx.any[cl], backing = backing[:0:n], backing[n:]
+		}
+	}
+	for ri := range ch.rules {
+		rl := &ch.rules[ri]
+		if rl.keyed {
+			continue
+		}
+		for cl := range numClasses {
+			if rl.classes&(1<<cl) != 0 {
+				ch.idx.any[cl] = append(ch.idx.any[cl], int32(ri))
+			}
+		}
+	}
+	ch.idx.keys = newKeyTable(pairs)
+}
+
+// prepareIndex computes, once per compiled rule, what buildIndex needs of
+// it: the classes its guard admits and its index keys. A rule Update
+// reuses keeps them, so re-indexing a chain costs little per old rule.
+func (r *rule) prepareIndex() {
+	if r.prepared {
+		return
+	}
+	r.prepared = true
+	for cl := range numClasses {
+		if r.admits(cl) {
+			r.classes |= 1 << cl
+		}
+	}
+	r.keys, r.keyed = r.indexKeys(nil)
 }
 
 // keyOf is p's index key: the destination port of tcp and udp, the type of
@@ -181,8 +218,8 @@ func keyOf(p *packet.Parsed, cl uint8) (key uint16, ok bool) {
 // order.
 func (ch *chain) candidates(cl uint8, key uint16, hasKey bool) (a, b []int32) {
 	a = ch.idx.any[cl]
-	if hasKey && ch.idx.keys != nil {
-		b = ch.idx.keys[uint32(cl)<<16|uint32(key)]
+	if hasKey {
+		b = ch.idx.keys.lookup(uint32(cl)<<16 | uint32(key))
 	}
 	return a, b
 }

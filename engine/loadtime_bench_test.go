@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hare-fw/hare/conntrack"
 	"github.com/hare-fw/hare/engine"
 	"github.com/hare-fw/hare/ruleset"
 )
@@ -71,5 +72,23 @@ func BenchmarkLoad10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		loadSource(b, src)
+	}
+}
+
+// BenchmarkUpdateAddRule is one `add rule` into the 10,000-rule ruleset of
+// BenchmarkLoad10k through Engine.Apply: clone the source, apply, compile
+// the new rule, re-index its chain, swap (issue 4: under 1 ms).
+func BenchmarkUpdateAddRule(b *testing.B) {
+	c := loadSource(b, []byte(bigRuleset(10000)))
+	eng := engine.New(conntrack.NewTable(conntrack.DefaultSettings(), nil), c)
+	cmd, err := ruleset.Parse("cmd", []byte("add rule inet filter input ip saddr 192.0.2.1 tcp dport 8080 counter accept\n"), ruleset.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := eng.Apply(cmd); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
