@@ -159,8 +159,8 @@ func TestApplyCommands(t *testing.T) {
 	u := newUpdateRun(t, updateBase)
 	u.send(40, "nothing")
 	for _, cmd := range []string{
-		"add rule inet filter input udp dport 53 counter accept",          // append (fast path)
-		"insert rule inet filter input tcp dport 80 counter accept",       // insert at the head
+		"add rule inet filter input udp dport 53 counter accept",           // append (fast path)
+		"insert rule inet filter input tcp dport 80 counter accept",        // insert at the head
 		"add rule inet filter tcpin position 10 tcp dport 23 counter drop", // after a handle
 		"replace rule inet filter input handle 5 tcp dport 20-21 counter accept",
 		"delete rule inet filter input handle 6",
