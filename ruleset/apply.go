@@ -204,8 +204,9 @@ func (t *Table) apply(c *Command, pass int) error {
 			if b := c.ChainBody; b != nil && b.Policy != "" {
 				ch.Policy = b.Policy
 			}
-			if b := c.ChainBody; b != nil && b.Comment != "" {
+			if b := c.ChainBody; b != nil && (b.Comment != "" || b.HasComment) {
 				ch.Comment = b.Comment
+				ch.HasComment = true
 			}
 		}
 		if pass == 3 && c.ChainBody != nil {

@@ -103,7 +103,10 @@ type Chain struct {
 	Priority Priority
 	Policy   string // accept, drop; "" means unspecified (prints accept)
 	Comment  string
-	Rules    []*Rule
+	// HasComment is set by a comment clause, even an empty one (nft
+	// lists comment "" then).
+	HasComment bool
+	Rules      []*Rule
 }
 
 // IsBase reports whether c is a base chain.

@@ -250,6 +250,21 @@ type MeterStmt struct {
 	Stmts   []Stmt
 }
 
+// TproxyStmt is tproxy [ip|ip6] to [addr][:port] (nft_tproxy).
+type TproxyStmt struct {
+	Pos    Pos
+	Family string // "ip", "ip6" or ""
+	Addr   Expr
+	Port   Expr
+}
+
+// CtCountStmt is ct count [over] N (nft_connlimit).
+type CtCountStmt struct {
+	Pos   Pos
+	Over  bool
+	Count uint64
+}
+
 // SimpleStmt is a keyword statement without operands (notrack).
 type SimpleStmt struct {
 	Pos  Pos
@@ -276,6 +291,8 @@ func (s *SetStmt) Position() Pos     { return s.Pos }
 func (s *DynsetStmt) Position() Pos  { return s.Pos }
 func (s *MeterStmt) Position() Pos   { return s.Pos }
 func (s *SimpleStmt) Position() Pos  { return s.Pos }
+func (s *TproxyStmt) Position() Pos  { return s.Pos }
+func (s *CtCountStmt) Position() Pos { return s.Pos }
 func (s *RawStmt) Position() Pos     { return s.Pos }
 
 func (*Match) stmtNode()       {}
@@ -291,4 +308,6 @@ func (*SetStmt) stmtNode()     {}
 func (*DynsetStmt) stmtNode()  {}
 func (*MeterStmt) stmtNode()   {}
 func (*SimpleStmt) stmtNode()  {}
+func (*TproxyStmt) stmtNode()  {}
+func (*CtCountStmt) stmtNode() {}
 func (*RawStmt) stmtNode()     {}

@@ -118,7 +118,8 @@ func (p *jsonPrinter) expr(x Expr, c ctx) jv {
 		}
 		return single("prefix", obj("addr", p.expr(x.X, c), "len", jint(x.Len)))
 	case *Range:
-		return single("range", jarr{p.expr(x.Lo, c), p.expr(x.Hi, c)})
+		nc := c.numeric()
+		return single("range", jarr{p.expr(x.Lo, nc), p.expr(x.Hi, nc)})
 	case *SetExpr:
 		elems := jarr{}
 		for _, e := range normalisedElems(x.Elems, c, true) {
@@ -248,6 +249,15 @@ func (p *jsonPrinter) selector(s *Selector) jv {
 		if len(w) == 2 {
 			return single("socket", obj("key", jstr(w[1])))
 		}
+	case "jhash", "symhash":
+		ho := jobj{}
+		for i := 1; i+1 < len(w); i += 2 {
+			ho = ho.with(w[i], jnum(w[i+1]))
+		}
+		if len(s.Args) == 1 {
+			ho = ho.with("expr", p.expr(s.Args[0], ctx{}))
+		}
+		return single(w[0], ho)
 	case "numgen":
 		if len(w) >= 4 {
 			off := "0"
@@ -282,6 +292,8 @@ func jsonValue(v *Value, c ctx) jv {
 		return jstr(valueString(v, c))
 	case "ifname":
 		return jstr(t)
+	case "hour":
+		return jstr(hourString(t))
 	case "inet_service":
 		if n, ok := services[t]; ok {
 			return juint(n)
@@ -296,7 +308,7 @@ func jsonValue(v *Value, c ctx) jv {
 		if n, err := strconv.ParseUint(t, 0, 32); err == nil {
 			return juint(n)
 		}
-	case "icmp_type", "icmpv6_type", "dscp":
+	case "icmp_type", "icmpv6_type", "dscp", "icmp_code", "icmpv6_code":
 		s := valueString(v, c)
 		if n, err := strconv.ParseUint(s, 0, 8); err == nil {
 			return juint(n)

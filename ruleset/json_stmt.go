@@ -71,6 +71,28 @@ func (p *jsonPrinter) stmt(s Stmt, pc ctx) jv {
 		return single("meter", obj("key", p.dynElem(s.Key, s.Timeout, pc), "stmt", st, "size", juint(size), "name", jstr(s.Name)))
 	case *SimpleStmt:
 		return single(s.Word, jnull{})
+	case *TproxyStmt:
+		to := jobj{}
+		if s.Family != "" {
+			to = to.with("family", jstr(s.Family))
+		}
+		if s.Addr != nil {
+			typ := "ipv4_addr"
+			if s.Family == "ip6" || pc.family == FamilyIP6 || isIPv6(s.Addr) {
+				typ = "ipv6_addr"
+			}
+			to = to.with("addr", p.expr(s.Addr, pc.as(typ)))
+		}
+		if s.Port != nil {
+			to = to.with("port", p.expr(s.Port, pc.as("inet_service")))
+		}
+		return single("tproxy", to)
+	case *CtCountStmt:
+		co := obj("val", juint(s.Count))
+		if s.Over {
+			co = co.with("inv", jbool(true))
+		}
+		return single("ct count", co)
 	case *RawStmt:
 		w := "statement"
 		if len(s.Words) > 0 {
@@ -153,8 +175,11 @@ func (p *jsonPrinter) log(s *LogStmt) jv {
 		for i := 0; i < len(words); i++ {
 			w := words[i]
 			if (w == "tcp" || w == "ip") && i+1 < len(words) {
-				w += " " + words[i+1]
+				for _, f := range strings.Split(words[i+1], ",") {
+					flags = append(flags, w+" "+f)
+				}
 				i++
+				continue
 			}
 			flags = append(flags, w)
 		}
@@ -355,12 +380,12 @@ func (p *jsonPrinter) reject(s *RejectStmt, pc ctx) jv {
 
 func (p *jsonPrinter) nat(s *NatStmt, pc ctx) jv {
 	no := jobj{}
-	if s.Family != "" {
-		no = no.with("family", jstr(s.Family))
+	if f := natFamily(s, pc.family); f != "" {
+		no = no.with("family", jstr(f))
 	}
 	if s.Addr != nil {
 		typ := "ipv4_addr"
-		if s.Family == "ip6" || pc.family == FamilyIP6 {
+		if natFamily(s, pc.family) == "ip6" || pc.family == FamilyIP6 {
 			typ = "ipv6_addr"
 		}
 		no = no.with("addr", p.expr(s.Addr, pc.as(typ)))

@@ -66,7 +66,7 @@ var services = map[string]uint64{
 	"radius-acct": 1813, "nfs": 2049, "mysql": 3306, "ipsec-nat-t": 4500, "sip": 5060, "sip-tls": 5061,
 	"postgresql": 5432, "x11": 6000, "http-alt": 8080, "webcache": 8080, "domain-s": 853, "mdns": 5353,
 	"smtps": 465, "urd": 465, "xmpp-client": 5222, "xmpp-server": 5269, "git": 9418, "dhcpv6-client": 546,
-	"dhcpv6-server": 547, "rtsp": 554, "ipp": 631, "kerberos-adm": 749, "nntp": 119, "irc": 194,
+	"dhcpv6-server": 547, "rtsp": 554, "ipp": 631, "kerberos-adm": 749, "nntp": 119, "nntps": 563, "hkp": 11371, "irc": 194,
 	"echo": 7, "discard": 9, "daytime": 13, "chargen": 19, "time": 37, "whois": 43, "tacacs": 49,
 	"gopher": 70, "finger": 79, "iso-tsap": 102, "epmap": 135, "loc-srv": 135, "nfsd": 2049,
 	"squid": 3128, "ms-wbt-server": 3389, "svn": 3690, "amqp": 5672, "zabbix-agent": 10050,
@@ -145,4 +145,25 @@ func init() {
 		icmpTypeNames["icmpv6_type"][v] = n
 	}
 	icmpTypeNames["icmpv6_type"][132] = "mld-listener-done" // not -reduction
+}
+
+// icmpCodes holds the ICMP and ICMPv6 code names nft 1.0.6 knows
+// (icmp_code_type, icmpv6_code_type: RFC 792 and RFC 1812 section 5.2.7.1
+// codes of destination unreachable; RFC 4443 section 3.1), and codeNames
+// the name it prints for each value.
+var icmpCodes = map[string]map[string]uint64{
+	"icmp_code": {"net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3,
+		"frag-needed": 4, "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13},
+	"icmpv6_code": {"no-route": 0, "admin-prohibited": 1, "addr-unreachable": 3, "port-unreachable": 4,
+		"policy-fail": 5, "reject-route": 6},
+}
+
+var codeNames = map[string]map[uint64]string{"icmp_code": {}, "icmpv6_code": {}}
+
+func init() {
+	for typ, tbl := range icmpCodes {
+		for n, v := range tbl {
+			codeNames[typ][v] = n
+		}
+	}
 }

@@ -518,6 +518,7 @@ func (p *parser) chainBody(ch *Chain) {
 		case p.isWord("comment") && p.peekN(1).kind == tokString && p.peekN(2).kind != tokWord:
 			p.i++
 			ch.Comment = p.str()
+			ch.HasComment = true
 			p.endStmt()
 		default:
 			r := p.rule()

@@ -70,6 +70,14 @@ func (p *parser) stmt() Stmt {
 			return p.natStmt()
 		case t.text == "meter":
 			return p.meter()
+		case t.text == "tproxy":
+			return p.tproxyStmt()
+		case t.text == "ct" && p.peekN(1).kind == tokWord && p.peekN(1).text == "count":
+			p.i += 2
+			s := &CtCountStmt{Pos: t.pos}
+			s.Over = p.acceptWord("over")
+			s.Count = p.number()
+			return s
 		case t.text == "add" || t.text == "update" || t.text == "delete":
 			if p.peekN(1).kind == tokAt {
 				return p.dynset()
@@ -229,6 +237,16 @@ func (p *parser) selector() *Selector {
 		add()
 		if t := p.peek(); t.kind == tokWord && !p.selectorEnd() {
 			add()
+		}
+	case w == "jhash" || w == "symhash":
+		// jhash EXPR mod N [seed N] [offset N] (nft_hash)
+		if w == "jhash" {
+			s.Args = []Expr{p.concatOf(p.selectorOrValue)}
+		}
+		p.expectWord("mod")
+		s.Words = append(s.Words, "mod", p.next().text)
+		for p.isWord("seed") || p.isWord("offset") {
+			s.Words = append(s.Words, p.next().text, p.next().text)
 		}
 	case w == "numgen":
 		add()
@@ -494,11 +512,26 @@ func (p *parser) logStmt() Stmt {
 			s.Opts = append(s.Opts, Option{Key: k.text, Value: p.primary()})
 		case "flags":
 			p.i++
-			s.Opts = append(s.Opts, Option{Key: k.text, Value: p.rhs()})
+			s.Opts = append(s.Opts, Option{Key: k.text, Value: p.logFlags()})
 		default:
 			return s
 		}
 	}
+}
+
+// logFlags reads the value of one "flags" of a log statement: all,
+// skuid, ether, ip options, or tcp followed by sequence and/or options
+// (comma separated); it is kept as one Value of the words.
+func (p *parser) logFlags() Expr {
+	t := p.next()
+	v := &Value{Pos: t.pos, Text: t.text}
+	if t.text == "tcp" || t.text == "ip" {
+		v.Text += " " + p.name()
+		for t.text == "tcp" && p.acceptPunct(",") {
+			v.Text += "," + p.name()
+		}
+	}
+	return v
 }
 
 var limitUnits = map[string]bool{"bytes": true, "kbytes": true, "mbytes": true}
@@ -593,6 +626,11 @@ func (p *parser) natStmt() Stmt {
 	if p.isWord("ip") || p.isWord("ip6") {
 		s.Family = p.next().text
 	}
+	// dnat ip addr . port to MAP: the map yields address and port; nft
+	// 1.0.6 lists it without the "addr . port" words.
+	if p.isWord("addr") && p.peekN(1).kind == tokPunct && p.peekN(1).text == "." && p.peekN(2).text == "port" {
+		p.i += 3
+	}
 	if p.acceptWord("prefix") {
 		s.Prefix = true
 	}
@@ -609,6 +647,10 @@ func (p *parser) natStmt() Stmt {
 			}
 		}
 	}
+	// redirect/masquerade to N: the value is a port (nft lists to :N).
+	if (s.Kind == "redirect" || s.Kind == "masquerade") && s.Addr != nil && s.Port == nil {
+		s.Addr, s.Port = nil, s.Addr
+	}
 	for {
 		k := p.peek()
 		if k.kind == tokWord && (k.text == "random" || k.text == "fully-random" || k.text == "persistent") {
@@ -619,6 +661,27 @@ func (p *parser) natStmt() Stmt {
 		}
 		return s
 	}
+}
+
+// tproxyStmt reads tproxy [ip|ip6] to addr[:port] | to :port.
+func (p *parser) tproxyStmt() Stmt {
+	t := p.next()
+	s := &TproxyStmt{Pos: t.pos}
+	if p.isWord("ip") || p.isWord("ip6") {
+		s.Family = p.next().text
+	}
+	p.expectWord("to")
+	if p.acceptPunct(":") {
+		s.Port = p.primary()
+		return s
+	}
+	n := &NatStmt{}
+	s.Addr = p.natAddr(n)
+	s.Port = n.Port
+	if s.Port == nil && p.acceptPunct(":") {
+		s.Port = p.primary()
+	}
+	return s
 }
 
 // natAddr reads a nat target address; a word like 1.2.3.4:80 carries its

@@ -119,10 +119,39 @@ func (pp *preproc) run(file string, src []byte) *Error {
 			start = false
 			continue
 		}
+		// log prefix "a $x b": nft 1.0.6 substitutes defines of
+		// strings inside a log prefix (parser_bison.y, log_arg).
+		if t.kind == tokString && i > 0 && toks[i-1].kind == tokWord && toks[i-1].text == "prefix" && strings.Contains(t.text, "$") {
+			t.text = pp.expandString(t.text)
+		}
 		pp.out = append(pp.out, t)
 		start = t.kind == tokNL || t.kind == tokPunct && (t.text == "{" || t.text == "}")
 	}
 	return nil
+}
+
+// expandString replaces $name in s by the text of name's define when that
+// define is one string; anything else is left as written.
+func (pp *preproc) expandString(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '$')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		j := i + 1
+		for j < len(s) && (s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9') {
+			j++
+		}
+		if v, ok := pp.defs[s[i+1:j]]; ok && len(v) == 1 && (v[0].kind == tokString || v[0].kind == tokWord) {
+			b.WriteString(v[0].text)
+		} else {
+			b.WriteString(s[i:j])
+		}
+		s = s[j:]
+	}
 }
 
 func (pp *preproc) include(from string, name token) *Error {

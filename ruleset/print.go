@@ -78,7 +78,7 @@ func printObject(b *strings.Builder, ob *Object, o PrintOptions) {
 		b.WriteString("\t\tpackets 0 bytes 0\n")
 	default:
 		for _, f := range ob.Fields {
-			fmt.Fprintf(b, "\t\t%s\n", strings.Join(f, " "))
+			fmt.Fprintf(b, "\t\t%s\n", strings.ReplaceAll(strings.Join(f, " "), " , ", ", "))
 		}
 	}
 	b.WriteString("\t}\n")
@@ -233,7 +233,7 @@ func printChain(b *strings.Builder, t *Table, c *Chain, o PrintOptions) {
 	fmt.Fprintf(b, "\tchain %s {", c.Name)
 	handle(b, o, c.Handle)
 	b.WriteByte('\n')
-	if c.Comment != "" {
+	if c.Comment != "" || c.HasComment {
 		fmt.Fprintf(b, "\t\tcomment \"%s\"\n", c.Comment)
 	}
 	if c.IsBase() {

@@ -16,6 +16,16 @@ type ctx struct {
 	opts   PrintOptions
 }
 
+// numeric returns c for a value printed by number: a symbolic type
+// (protocol, ICMP type and code, DSCP) is printed as its integer.
+func (c ctx) numeric() ctx {
+	switch c.typ {
+	case "inet_proto", "icmp_type", "icmpv6_type", "icmp_code", "icmpv6_code", "dscp":
+		c.typ = "integer"
+	}
+	return c
+}
+
 // as returns c with the datatype typ.
 func (c ctx) as(typ string) ctx {
 	c.typ = typ
@@ -47,6 +57,12 @@ func selectorType(s *Selector) string {
 		return "icmp_type"
 	case w[0] == "icmpv6" && last == "type":
 		return "icmpv6_type"
+	case w[0] == "meta" && last == "hour":
+		return "hour"
+	case w[0] == "icmp" && last == "code" && len(w) == 2:
+		return "icmp_code"
+	case w[0] == "icmpv6" && last == "code" && len(w) == 2:
+		return "icmpv6_code"
 	case last == "dscp" && (w[0] == "ip" || w[0] == "ip6"):
 		return "dscp"
 	case w[0] == "ct" && last == "state":
@@ -79,6 +95,9 @@ func selectorString(s *Selector) string {
 	w := s.Words
 	if w[0] == "meta" && len(w) == 2 && printUnqualifiedMeta[w[1]] {
 		return w[1]
+	}
+	if w[0] == "jhash" && len(s.Args) == 1 {
+		return "jhash " + exprString(s.Args[0], ctx{}) + " " + strings.Join(w[1:], " ")
 	}
 	if w[0] == "fib" {
 		var a []string
@@ -126,6 +145,8 @@ func valueString(v *Value, c ctx) string {
 		}
 	case "ifname":
 		return nftQuote(t)
+	case "hour":
+		return nftQuote(hourString(t))
 	case "icmp_type", "icmpv6_type":
 		if n, err := strconv.ParseUint(t, 0, 8); err == nil {
 			if name, ok := icmpTypeNames[c.typ][n]; ok {
@@ -138,9 +159,24 @@ func valueString(v *Value, c ctx) string {
 				return name
 			}
 		}
+	case "icmp_code", "icmpv6_code":
+		if n, err := strconv.ParseUint(t, 0, 8); err == nil {
+			if name, ok := codeNames[c.typ][n]; ok {
+				return name
+			}
+		}
 	}
 	if v.Quoted {
 		return nftQuote(t)
+	}
+	return t
+}
+
+// hourString is a meta hour value as nft lists it: without ":00"
+// seconds ("21:51:00" is "21:51").
+func hourString(t string) string {
+	if strings.Count(t, ":") == 2 && strings.HasSuffix(t, ":00") {
+		return strings.TrimSuffix(t, ":00")
 	}
 	return t
 }
@@ -195,7 +231,7 @@ func reversed(b []byte) []byte {
 var typeBytes = map[string]int{
 	"ipv4_addr": 4, "ipv6_addr": 16, "inet_service": 2, "inet_proto": 1, "mark": 4, "ifname": 16,
 	"icmp_type": 1, "icmpv6_type": 1, "dscp": 1, "ct_state": 4, "ct_status": 4, "tcp_flag": 1, "nfproto": 1,
-	"ether_addr": 6,
+	"ether_addr": 6, "icmp_code": 1, "icmpv6_code": 1,
 }
 
 // elemBytes returns the stored bytes of a value of type c.typ, in
@@ -252,6 +288,8 @@ func elemBytes(x Expr, c ctx) ([]byte, bool) {
 			n, ok = protocols[s]
 		case c.typ == "dscp":
 			n, ok = dscpValues[s]
+		case icmpCodes[c.typ] != nil:
+			n, ok = icmpCodes[c.typ][s]
 		}
 		if !ok {
 			return nil, false
@@ -367,6 +405,9 @@ func collapseRange(x Expr, c ctx) Expr {
 	return x
 }
 
+// binopPrec is the binding strength of nft's bit operators.
+var binopPrec = map[string]int{"|": 1, "^": 2, "&": 3, "<<": 4, ">>": 4}
+
 // exprString prints an expression in context c.
 func exprString(x Expr, c ctx) string {
 	switch x := x.(type) {
@@ -386,7 +427,10 @@ func exprString(x Expr, c ctx) string {
 		}
 		return fmt.Sprintf("%s/%d", s, x.Len)
 	case *Range:
-		return exprString(x.Lo, c) + "-" + exprString(x.Hi, c)
+		// range_expr_print lists both ends numerically
+		// (NFT_CTX_OUTPUT_NUMERIC_ALL).
+		nc := c.numeric()
+		return exprString(x.Lo, nc) + "-" + exprString(x.Hi, nc)
 	case *SetExpr:
 		return "{ " + strings.Join(normaliseElems(x.Elems, c, true), ", ") + " }"
 	case *SetRef:
@@ -415,7 +459,17 @@ func exprString(x Expr, c ctx) string {
 		if x.Op == "/" {
 			return exprString(x.X, c) + " / " + exprString(x.Y, c)
 		}
-		return exprString(x.X, c) + " " + x.Op + " " + exprString(x.Y, c)
+		l := exprString(x.X, c)
+		// binop_expr_print parenthesises an operand of lower
+		// precedence: (meta mark | 0x10) << 8.
+		if in, ok := x.X.(*Binop); ok && binopPrec[in.Op] < binopPrec[x.Op] {
+			l = "(" + l + ")"
+		}
+		yc := c
+		if x.Op == "<<" || x.Op == ">>" {
+			yc.typ = "" // a shift count is a plain number
+		}
+		return l + " " + x.Op + " " + exprString(x.Y, yc)
 	case *MapLookup:
 		return exprString(x.X, c) + " map " + exprString(x.Map, c.as(typeOfExpr(x.X)))
 	case *MapElem:

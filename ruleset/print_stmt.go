@@ -2,6 +2,7 @@ package ruleset
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -227,8 +228,8 @@ func stmtString(s Stmt, pc ctx) string {
 	case *NatStmt:
 		var b strings.Builder
 		b.WriteString(s.Kind)
-		if s.Family != "" {
-			b.WriteString(" " + s.Family)
+		if f := natFamily(s, fam); f != "" {
+			b.WriteString(" " + f)
 		}
 		if s.Addr != nil || s.Port != nil {
 			b.WriteString(" to")
@@ -237,7 +238,7 @@ func stmtString(s Stmt, pc ctx) string {
 			}
 			if s.Addr != nil {
 				typ := "ipv4_addr"
-				if s.Family == "ip6" || fam == FamilyIP6 {
+				if natFamily(s, fam) == "ip6" || fam == FamilyIP6 {
 					typ = "ipv6_addr"
 				}
 				a := exprString(s.Addr, pc.as(typ))
@@ -265,6 +266,12 @@ func stmtString(s Stmt, pc ctx) string {
 			b.WriteString(" timeout " + timeString(s.Timeout))
 		}
 		for _, st := range s.Stmts {
+			// A counter of a set statement is a template: nft
+			// lists it without values.
+			if c, ok := st.(*CounterStmt); ok && c.Name == nil {
+				b.WriteString(" counter")
+				continue
+			}
 			b.WriteString(" " + stmtString(st, pc))
 		}
 		b.WriteString(" }")
@@ -286,11 +293,76 @@ func stmtString(s Stmt, pc ctx) string {
 		return b.String()
 	case *SimpleStmt:
 		return s.Word
+	case *TproxyStmt:
+		var b strings.Builder
+		b.WriteString("tproxy")
+		if s.Family != "" {
+			b.WriteString(" " + s.Family)
+		}
+		b.WriteString(" to")
+		if s.Addr != nil {
+			typ := "ipv4_addr"
+			if s.Family == "ip6" || fam == FamilyIP6 || isIPv6(s.Addr) {
+				typ = "ipv6_addr"
+			}
+			a := exprString(s.Addr, pc.as(typ))
+			if typ == "ipv6_addr" && s.Port != nil {
+				a = "[" + a + "]"
+			}
+			b.WriteString(" " + a)
+		} else {
+			b.WriteString(" ")
+		}
+		if s.Port != nil {
+			b.WriteString(":" + exprString(s.Port, pc.as("inet_service")))
+		}
+		return b.String()
+	case *CtCountStmt:
+		if s.Over {
+			return fmt.Sprintf("ct count over %d", s.Count)
+		}
+		return fmt.Sprintf("ct count %d", s.Count)
 	case *RawStmt:
 		// nft lists list separators without a space before them.
 		return strings.ReplaceAll(strings.Join(s.Words, " "), " , ", ", ")
 	}
 	return "?"
+}
+
+// natFamily is the family nft lists for a nat statement: the one
+// written, or in an inet table the family of the address literal (the
+// kernel's nat expression there always carries one: nft_nat's
+// NFTA_NAT_FAMILY).
+func natFamily(s *NatStmt, fam Family) string {
+	if s.Family != "" || fam != FamilyInet || s.Addr == nil {
+		return s.Family
+	}
+	x := s.Addr
+	switch y := x.(type) {
+	case *Prefix:
+		x = y.X
+	case *Range:
+		x = y.Lo
+	}
+	if v, ok := x.(*Value); ok {
+		if a, err := netip.ParseAddr(v.Text); err == nil {
+			if a.Is4() {
+				return "ip"
+			}
+			return "ip6"
+		}
+	}
+	return ""
+}
+
+// isIPv6 reports whether x is an IPv6 address literal.
+func isIPv6(x Expr) bool {
+	v, ok := x.(*Value)
+	if !ok {
+		return false
+	}
+	a, err := netip.ParseAddr(v.Text)
+	return err == nil && a.Is6()
 }
 
 func bytesString(n uint64) string {

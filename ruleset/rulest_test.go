@@ -20,6 +20,25 @@ var update = flag.Bool("update", false, "rewrite testdata/rulest-pass.txt with t
 // go test ./ruleset -run TestRulesT -update.
 const rulesTPass = "testdata/rulest-pass.txt"
 
+// rulesTNft106 holds, for the rules.t lines where nft 1.0.6 lists a rule
+// differently from rules.t's expectation (written for nft 1.1.6), what
+// nft 1.0.6 printed; that is the target.
+const rulesTNft106 = "testdata/rulest-nft1.0.6.txt"
+
+func readNft106(t *testing.T) map[string]string {
+	b, err := os.ReadFile(rulesTNft106)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, "\t"); ok && !strings.HasPrefix(l, "#") {
+			m[k] = v
+		}
+	}
+	return m
+}
+
 // tTable is a "*family;table;chain,chain" header of a .t file.
 type tTable struct {
 	family string
@@ -329,6 +348,7 @@ func TestRulesT(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatalf("no .t files under %s", root)
 	}
+	nft106 := readNft106(t)
 	known := map[string]bool{}
 	if b, err := os.ReadFile(rulesTPass); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
@@ -352,6 +372,9 @@ func TestRulesT(t *testing.T) {
 		rel = filepath.ToSlash(rel)
 		var n [4]int
 		for _, tl := range readT(t, root, rel) {
+			if w, ok := nft106[fmt.Sprintf("%s:%d", rel, tl.line)]; ok {
+				tl.want = w
+			}
 			res, construct, detail := runTLine(tl)
 			n[res]++
 			total[res]++
