@@ -88,37 +88,33 @@ var selectors = map[string]struct {
 	f field
 	t vtype
 }{
-	"ip saddr":          {fIP4Saddr, tAddr4},
-	"ip daddr":          {fIP4Daddr, tAddr4},
-	"ip protocol":       {fIP4Proto, tProto},
-	"ip ttl":            {fIP4TTL, tU8},
-	"ip6 saddr":         {fIP6Saddr, tAddr6},
-	"ip6 daddr":         {fIP6Daddr, tAddr6},
-	"ip6 nexthdr":       {fIP6Nexthdr, tProto},
-	"ip6 hoplimit":      {fIP6Hoplimit, tU8},
-	"meta l4proto":      {fL4Proto, tProto},
-	"meta nfproto":      {fNfproto, tNfproto},
-	"meta mark":         {fMark, tU32},
-	"meta iifname":      {fIifname, tIfname},
-	"meta oifname":      {fOifname, tIfname},
-	"tcp sport":         {fTCPSport, tPort},
-	"tcp dport":         {fTCPDport, tPort},
-	"tcp flags":         {fTCPFlags, tTCPFlags},
-	"udp sport":         {fUDPSport, tPort},
-	"udp dport":         {fUDPDport, tPort},
-	"icmp type":         {fICMPType, tICMPType},
-	"icmp code":         {fICMPCode, tU8},
-	"icmpv6 type":       {fICMPv6Type, tICMPv6Type},
-	"icmpv6 code":       {fICMPv6Code, tU8},
-	"ct state":          {fCtState, tCtState},
-	"ct status":         {fCtStatus, tCtStatus},
-	"mark":              {fMark, tU32},
-	"iifname":           {fIifname, tIfname},
-	"oifname":           {fOifname, tIfname},
-	"meta protocol":     {fNone, tNone}, // listed to give a precise error below
-	"ip6 flowlabel":     {fNone, tNone},
-	"ct direction":      {fNone, tNone},
-	"ct original saddr": {fNone, tNone},
+	"ip saddr":     {fIP4Saddr, tAddr4},
+	"ip daddr":     {fIP4Daddr, tAddr4},
+	"ip protocol":  {fIP4Proto, tProto},
+	"ip ttl":       {fIP4TTL, tU8},
+	"ip6 saddr":    {fIP6Saddr, tAddr6},
+	"ip6 daddr":    {fIP6Daddr, tAddr6},
+	"ip6 nexthdr":  {fIP6Nexthdr, tProto},
+	"ip6 hoplimit": {fIP6Hoplimit, tU8},
+	"meta l4proto": {fL4Proto, tProto},
+	"meta nfproto": {fNfproto, tNfproto},
+	"meta mark":    {fMark, tU32},
+	"meta iifname": {fIifname, tIfname},
+	"meta oifname": {fOifname, tIfname},
+	"tcp sport":    {fTCPSport, tPort},
+	"tcp dport":    {fTCPDport, tPort},
+	"tcp flags":    {fTCPFlags, tTCPFlags},
+	"udp sport":    {fUDPSport, tPort},
+	"udp dport":    {fUDPDport, tPort},
+	"icmp type":    {fICMPType, tICMPType},
+	"icmp code":    {fICMPCode, tU8},
+	"icmpv6 type":  {fICMPv6Type, tICMPv6Type},
+	"icmpv6 code":  {fICMPv6Code, tU8},
+	"ct state":     {fCtState, tCtState},
+	"ct status":    {fCtStatus, tCtStatus},
+	"mark":         {fMark, tU32},
+	"iifname":      {fIifname, tIfname},
+	"oifname":      {fOifname, tIfname},
 }
 
 // opKind is one step of a rule.
@@ -149,6 +145,7 @@ const (
 // in set (membership, or non-membership with neg).
 type cond struct {
 	f       field
+	arg     uint32 // the field's parameter (an option kind, a direction; fields.go)
 	neg     bool
 	anyBits bool
 	hasMask bool
@@ -217,6 +214,8 @@ func (r *rule) guard() {
 			proto = 1
 		case fICMPv6Type, fICMPv6Code:
 			proto = 58
+		default:
+			ver, proto = fieldGuard(o.cond.f)
 		}
 		if ver != 0 {
 			if r.ver != 0 && r.ver != ver {
@@ -493,8 +492,9 @@ func compileMatch(m *ruleset.Match, sets map[string]*namedSet) (cond, error) {
 	name := strings.Join(sel.Words, " ")
 	st, ok := selectors[name]
 	if !ok || st.f == fNone {
-		return cd, &Error{sel.Pos, "unsupported: selector " + name}
+		return cd, &Error{sel.Pos, unsupportedSelector(name)}
 	}
+	st, cd.arg = refineMatch(name, st, m.Y)
 	cd.f = st.f
 	if maskX != nil {
 		if st.t == tAddr4 || st.t == tAddr6 || st.t == tIfname {

@@ -33,7 +33,7 @@ func TestUnsupported(t *testing.T) {
 		{"limit rate 10/second accept", "test.nft:4:3: unsupported: limit statement"},
 		{"ip saddr @blocked drop", "unknown set @blocked"},
 		{"tcp dport vmap { 22 : accept }", "unsupported: verdict map"},
-		{"ip dscp 46 accept", "unsupported: selector ip dscp"},
+		{"meta skuid 0 accept", "unsupported: selector meta skuid"},
 		{"meta mark set 1", "unsupported: set statement meta mark"},
 		{"ip saddr . tcp dport { 10.0.0.1 . 22 } accept", "unsupported"},
 		{"tcp dport 70000 accept", "unsupported value \"70000\""},

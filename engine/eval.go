@@ -96,6 +96,7 @@ type evalCtx struct {
 	tracked   bool   // conntrack ran
 	untracked bool
 	statusOK  bool
+	entryOK   int8 // ctEntry: 0 not looked up, 1 in r.entry, -1 none
 	status    uint64
 	e         *Engine
 	r         *Result
@@ -291,7 +292,7 @@ func (c *Compiled) evalRule(cx *evalCtx, rl *rule) (action, int32) {
 }
 
 func (cx *evalCtx) match(cd *cond) bool {
-	v, ok := cx.load(cd.f)
+	v, ok := cx.loadCond(cd)
 	if !ok {
 		return false // NFT_BREAK: the field is absent, whatever the operator
 	}

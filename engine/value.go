@@ -87,6 +87,9 @@ func (t vtype) max() uint64 {
 	case tProto, tU8, tTCPFlags, tICMPType, tICMPv6Type, tNfproto:
 		return 0xff
 	}
+	if m, ok := fieldTypeMax(t); ok {
+		return m
+	}
 	return 0xffffffff
 }
 
@@ -125,7 +128,7 @@ func symbol(t vtype, name string) (uint64, bool) {
 		v, ok := nfprotoNames[name]
 		return v, ok
 	}
-	return 0, false
+	return fieldSymbol(t, name)
 }
 
 // valueError is a literal that does not fit its selector.

@@ -65,3 +65,10 @@ func StandardPriority(f Family, name string) (int, bool) {
 	v, ok := prioNames[name]
 	return v, ok
 }
+
+// DSCP returns the codepoint of a dscp name, such as "af41" (0x22) or
+// "ef" (0x2e).
+func DSCP(name string) (uint8, bool) {
+	v, ok := dscpValues[name]
+	return uint8(v), ok
+}

@@ -24,7 +24,7 @@ var payloadFields = map[string]map[string]bool{
 	"dccp":    fields("sport dport type"),
 	"th":      fields("sport dport"),
 	"icmp":    fields("type code checksum id sequence gateway mtu"),
-	"icmpv6":  fields("type code checksum parameter-problem packet-too-big id sequence max-delay taddr daddr"),
+	"icmpv6":  fields("type code checksum parameter-problem packet-too-big mtu id sequence max-delay taddr daddr"),
 	"igmp":    fields("type mrt checksum group"),
 	"ah":      fields("nexthdr hdrlength reserved spi sequence"),
 	"esp":     fields("spi sequence"),
