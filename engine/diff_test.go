@@ -56,6 +56,9 @@ func genOp(r *rand.Rand) string {
 }
 
 func genMatch(r *rand.Rand) string {
+	if r.IntN(3) == 0 {
+		return genFieldMatch(r)
+	}
 	switch r.IntN(20) {
 	case 17:
 		return fmt.Sprintf("ip %s %s@%s", pick(r, []string{"saddr", "daddr"}), genOp(r), pick(r, []string{"s4", "i4"}))
@@ -200,7 +203,7 @@ func genFlows(r *rand.Rand) []flow {
 		} else {
 			f.src, f.dst = netip.MustParseAddr(pick(r, pool4)), netip.MustParseAddr(pick(r, pool4))
 		}
-		f.proto = pick(r, []uint8{pt.ProtoTCP, pt.ProtoTCP, pt.ProtoUDP, pt.ProtoICMP})
+		f.proto = pick(r, []uint8{pt.ProtoTCP, pt.ProtoTCP, pt.ProtoUDP, pt.ProtoICMP, pt.ProtoSCTP})
 		f.sport = pick(r, []uint16{22, 53, 80, 443, 1023, 1024, 40000, 8085})
 		f.dport = pick(r, []uint16{22, 53, 80, 443, 1023, 1024, 40000, 8085})
 		fs = append(fs, f)
@@ -220,9 +223,12 @@ func genPacket(r *rand.Rand, fs []flow) []byte {
 	switch proto {
 	case pt.ProtoTCP:
 		fl := pick(r, []packet.TCPFlags{packet.TCPSyn, packet.TCPSyn | packet.TCPAck, packet.TCPAck, packet.TCPAck, packet.TCPFin | packet.TCPAck, packet.TCPRst})
-		l4 = pt.TCP(src, dst, pt.TCPHeader{SrcPort: sp, DstPort: dp, Seq: 1000, Ack: 1, Flags: fl, Window: 65535}, nil)
+		l4 = pt.TCP(src, dst, pt.TCPHeader{SrcPort: sp, DstPort: dp, Seq: 1000, Ack: 1, Flags: fl, Window: 65535,
+			Urgent: uint16(r.IntN(2)), Options: genTCPOptions(r)}, nil)
 	case pt.ProtoUDP:
 		l4 = pt.UDP(src, dst, sp, dp, []byte("x"))
+	case pt.ProtoSCTP:
+		l4 = pt.SCTP(sp, dp, uint32(r.IntN(3)), pt.SCTPInit(1, 2, 3, 4, 5))
 	default:
 		if f.v6 {
 			proto = pt.ProtoICMPv6
@@ -236,9 +242,15 @@ func genPacket(r *rand.Rand, fs []flow) []byte {
 		}
 	}
 	if f.v6 {
-		return pt.IPv6(src, dst, proto, l4, pt.HopLimit(uint8(1+r.IntN(255))))
+		nh, payload := genExtHeaders(r, proto, l4)
+		return pt.IPv6(src, dst, nh, payload, pt.HopLimit(uint8(1+r.IntN(255))),
+			pt.TrafficClass(uint8(r.IntN(256))), pt.FlowLabel(uint32(r.IntN(3))))
 	}
-	return pt.IPv4(src, dst, proto, l4, pt.TTL(uint8(1+r.IntN(255))))
+	opts := []pt.IPv4Option{pt.TTL(uint8(1 + r.IntN(255))), pt.TOS(uint8(r.IntN(256))), pt.ID(uint16(r.IntN(3)))}
+	if r.IntN(2) == 0 {
+		opts = append(opts, pt.DF())
+	}
+	return pt.IPv4(src, dst, proto, l4, opts...)
 }
 
 func buildRuleset(t testing.TB, src string) *ruleset.Ruleset {

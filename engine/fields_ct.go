@@ -20,10 +20,12 @@ func (cx *evalCtx) ctEntry() (*conntrack.Entry, bool) {
 	case -1:
 		return nil, false
 	}
-	cx.entryOK = -1
 	if !cx.tracked || cx.untracked {
+		// Before conntrack (a raw chain): nothing yet, and nothing
+		// cached, as the entry comes later for the same packet.
 		return nil, false
 	}
+	cx.entryOK = -1
 	r := cx.r
 	switch r.CT.State {
 	case conntrack.StateInvalid, conntrack.StateUntracked:

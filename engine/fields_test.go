@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/hare-fw/hare/conntrack"
@@ -220,7 +221,16 @@ func runOne(t *testing.T, match string, frame []byte) bool {
 	var res engine.Result
 	m := engine.Meta{Iifname: engine.IfName("eth0")}
 	e.Packet(&p, &m, 1e9, &res)
-	return c.Counters()[0].Packets == 1
+	got := c.Counters()[0].Packets == 1
+	// The reference interpreter reads the same field its own way.
+	slow := newSlowEngine(rs)
+	var p2 packet.Parsed
+	p2.DecodeIP(frame)
+	slow.packet(&p2, &m, 1e9)
+	if ref := slow.countersInOrder()[0] == 1; ref != got {
+		t.Errorf("%s: engine matched %v, reference interpreter %v", match, got, ref)
+	}
+	return got
 }
 
 func TestFields(t *testing.T) {
@@ -241,5 +251,36 @@ func TestFieldsUnsupported(t *testing.T) {
 		if !errors.As(err, &ee) {
 			t.Errorf("%s: error %v, want an *engine.Error", m, err)
 		}
+	}
+}
+
+// TestFieldsNoAlloc: every new load, on packets that have and lack its
+// field, allocates nothing (the packet path rule).
+func TestFieldsNoAlloc(t *testing.T) {
+	cases := fieldCases()
+	var b strings.Builder
+	b.WriteString("table inet t {\n\tchain c {\n\t\ttype filter hook input priority 0; policy accept;\n")
+	for _, tc := range cases {
+		b.WriteString("\t\t" + tc.match + " counter\n")
+	}
+	b.WriteString("\t\tct original packets > 0 ct reply bytes 0 ct avgpkt > 1 ct direction original ct original ip saddr 192.0.2.1 counter\n")
+	b.WriteString("\t}\n}\n")
+	c, err := engine.Compile(buildRuleset(t, b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(conntrack.NewTable(conntrack.DefaultSettings(), nil), c)
+	var p packet.Parsed
+	var res engine.Result
+	m := engine.Meta{Iifname: engine.IfName("eth0")}
+	run := func() {
+		for _, tc := range cases {
+			p.DecodeIP(tc.frame)
+			e.Packet(&p, &m, 1e9, &res)
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(20, run); n != 0 {
+		t.Fatalf("%v allocations per run of %d packets", n, len(cases))
 	}
 }

@@ -106,11 +106,13 @@ type slowPacket struct {
 	state     string // ct state name
 	tracked   bool
 	untracked bool
+	ct        *conntrack.Table
+	ctr       *conntrack.Result // conntrack's result, once it ran
 }
 
 func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowResult {
 	res := slowResult{verdict: engine.Accept}
-	sp := &slowPacket{p: p, m: m, state: "invalid"}
+	sp := &slowPacket{p: p, m: m, state: "invalid", ct: s.ct}
 	pre := s.bases("prerouting")
 	run := func(bs []slowBase, hook engine.Hook) bool {
 		for _, b := range bs {
@@ -151,6 +153,7 @@ func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowRes
 		sp.state = "untracked"
 	} else {
 		s.ct.Track(p, 0, now, &ctr)
+		sp.ctr = &ctr
 		sp.tracked = true
 		sp.state = ctr.State.String()
 		if ctr.Drop {
@@ -295,6 +298,9 @@ func (sp *slowPacket) field(words string) (v slowVal, typ string, ok bool) {
 		b, _ := ruleset.CtState(sp.state)
 		return num(uint64(b), "ct_state", true)
 	}
+	if v, typ, ok, known := sp.moreField(words); known {
+		return v, typ, ok
+	}
 	panic("reference: no selector " + words)
 }
 
@@ -331,6 +337,8 @@ func literal(x ruleset.Expr, typ string) uint64 {
 			n = uint64(b)
 		case "nfproto":
 			n, ok = map[string]uint64{"ipv4": 2, "ipv6": 10}[x.Text]
+		default:
+			n, ok = moreLiteral(typ, x.Text)
 		}
 		if ok {
 			return n
@@ -382,6 +390,10 @@ func member(v slowVal, x ruleset.Expr, typ string) bool {
 				return netip.MustParsePrefix(x.Text).Masked().Contains(v.addr)
 			}
 			return netip.MustParseAddr(x.Text) == v.addr
+		case "iif":
+			if _, err := strconv.ParseUint(x.Text, 0, 32); err != nil {
+				return x.Text == v.name
+			}
 		case "ifname":
 			if pre, ok := strings.CutSuffix(x.Text, "*"); ok {
 				return strings.HasPrefix(v.name, pre)
