@@ -242,7 +242,7 @@ func TestApplyAtomic(t *testing.T) {
 		{"add rule inet filter input tcp dport 1 accept\nadd rule inet filter input jump nosuch\n", "cmd:2:"},
 		{"add rule inet filter input tcp dport 1 accept\ndelete rule inet filter input handle 999\n", "cmd:2:"},
 		{"add rule inet filter tcpin jump tcpin\n", "loop through chain tcpin"},
-		{"add rule inet filter input ip dscp 3 accept\n", "cmd:1:"},
+		{"add rule inet filter input meta skuid 3 accept\n", "cmd:1:"},
 		{"add rule inet nosuch input accept\n", "cmd:1:"},
 	} {
 		f, err := ruleset.Parse("cmd", []byte(tc.batch), ruleset.Config{})
