@@ -122,7 +122,7 @@ func (p *jsonPrinter) expr(x Expr, c ctx) jv {
 		return single("range", jarr{p.expr(x.Lo, nc), p.expr(x.Hi, nc)})
 	case *SetExpr:
 		elems := jarr{}
-		for _, e := range normalisedElems(x.Elems, c, true) {
+		for _, e := range normalisedElems(x.Elems, c, !intervalConcat(x.Elems)) {
 			elems = append(elems, p.setElem(e, c))
 		}
 		return single("set", elems)

@@ -141,14 +141,14 @@ func verdictJSON(v *Verdict) jv {
 var logFlagOrder = []string{"tcp sequence", "tcp options", "ip options", "skuid", "ether"}
 
 func (p *jsonPrinter) log(s *LogStmt) jv {
-	if len(s.Opts) == 0 {
+	if len(s.Opts) == 0 || len(s.Opts) == 1 && isDefaultLogLevel(s.Opts[0]) {
 		return single("log", jnull{})
 	}
 	lo := jobj{}
 	var flags []string
 	for _, key := range []string{"prefix", "group", "snaplen", "queue-threshold", "level"} {
 		for _, o := range s.Opts {
-			if o.Key != key {
+			if o.Key != key || isDefaultLogLevel(o) {
 				continue
 			}
 			v, _ := o.Value.(*Value)
@@ -393,7 +393,11 @@ func (p *jsonPrinter) nat(s *NatStmt, pc ctx) jv {
 	if s.Port != nil {
 		no = no.with("port", p.expr(s.Port, pc.as("inet_service")))
 	}
-	if len(s.Flags) > 0 {
+	// nat_stmt_json writes a single flag as a string, several as an
+	// array.
+	if len(s.Flags) == 1 {
+		no = no.with("flags", jstr(s.Flags[0]))
+	} else if len(s.Flags) > 1 {
 		fa := jarr{}
 		for _, f := range s.Flags {
 			fa = append(fa, jstr(f))
@@ -401,7 +405,7 @@ func (p *jsonPrinter) nat(s *NatStmt, pc ctx) jv {
 		no = no.with("flags", fa)
 	}
 	if s.Prefix {
-		no = no.with("type_flags", jarr{jstr("prefix")})
+		no = no.with("type_flags", jstr("prefix"))
 	}
 	if len(no) == 0 {
 		return single(s.Kind, jnull{})

@@ -36,11 +36,7 @@ func jsonInput(name string) string {
 }
 
 func renderJSON(path string) (string, error) {
-	f, err := ruleset.ParseFile(path)
-	if err != nil {
-		return "", err
-	}
-	rs, err := ruleset.Build(f)
+	rs, err := loadCorpusFile(path)
 	if err != nil {
 		return "", err
 	}

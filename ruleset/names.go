@@ -167,3 +167,6 @@ func init() {
 		}
 	}
 }
+
+// days maps meta day names to their numbers (nft's day_type: Sunday is 0).
+var days = map[string]uint64{"Sunday": 0, "Monday": 1, "Tuesday": 2, "Wednesday": 3, "Thursday": 4, "Friday": 5, "Saturday": 6}

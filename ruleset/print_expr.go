@@ -59,6 +59,8 @@ func selectorType(s *Selector) string {
 		return "icmpv6_type"
 	case w[0] == "meta" && last == "hour":
 		return "hour"
+	case w[0] == "meta" && last == "day":
+		return "day"
 	case w[0] == "icmp" && last == "code" && len(w) == 2:
 		return "icmp_code"
 	case w[0] == "icmpv6" && last == "code" && len(w) == 2:
@@ -231,7 +233,7 @@ func reversed(b []byte) []byte {
 var typeBytes = map[string]int{
 	"ipv4_addr": 4, "ipv6_addr": 16, "inet_service": 2, "inet_proto": 1, "mark": 4, "ifname": 16,
 	"icmp_type": 1, "icmpv6_type": 1, "dscp": 1, "ct_state": 4, "ct_status": 4, "tcp_flag": 1, "nfproto": 1,
-	"ether_addr": 6, "icmp_code": 1, "icmpv6_code": 1,
+	"ether_addr": 6, "icmp_code": 1, "icmpv6_code": 1, "day": 1,
 }
 
 // elemBytes returns the stored bytes of a value of type c.typ, in
@@ -290,6 +292,8 @@ func elemBytes(x Expr, c ctx) ([]byte, bool) {
 			n, ok = dscpValues[s]
 		case icmpCodes[c.typ] != nil:
 			n, ok = icmpCodes[c.typ][s]
+		case c.typ == "day":
+			n, ok = days[strings.Trim(s, `"`)]
 		}
 		if !ok {
 			return nil, false
@@ -356,6 +360,23 @@ func normalisedElems(xs []Expr, c ctx, sorted bool) []Expr {
 		out = append(out, collapseRange(x, c))
 	}
 	return out
+}
+
+// intervalConcat reports whether a set holds concatenations with ranges or
+// prefixes: the kernel keeps those in a pipapo set, listed in insertion
+// order.
+func intervalConcat(xs []Expr) bool {
+	for _, x := range flattenElems(xs) {
+		if cc, ok := elemKey(x).(*Concat); ok {
+			for _, y := range cc.Xs {
+				switch y.(type) {
+				case *Range, *Prefix:
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // flattenElems flattens nested sets { a, { b, c } } into one list.
@@ -432,7 +453,7 @@ func exprString(x Expr, c ctx) string {
 		nc := c.numeric()
 		return exprString(x.Lo, nc) + "-" + exprString(x.Hi, nc)
 	case *SetExpr:
-		return "{ " + strings.Join(normaliseElems(x.Elems, c, true), ", ") + " }"
+		return "{ " + strings.Join(normaliseElems(x.Elems, c, !intervalConcat(x.Elems)), ", ") + " }"
 	case *SetRef:
 		return "@" + x.Name
 	case *Concat:

@@ -55,6 +55,23 @@ func redundantDeps(stmts []Stmt, fam Family) (drop []bool, th map[int]string) {
 	for i, st := range stmts {
 		m, ok := st.(*Match)
 		if !ok {
+			// The key of a set statement or meter depends on its
+			// header too (update @s { ip saddr } after meta nfproto
+			// ipv4).
+			var key Expr
+			switch d := st.(type) {
+			case *DynsetStmt:
+				key = d.Key
+			case *MeterStmt:
+				key = d.Key
+			}
+			if l3 >= 0 && key != nil {
+				for _, h := range matchHeaders(key) {
+					if l3val == "ipv4" && h == "ip" || l3val == "ipv6" && h == "ip6" {
+						drop[l3] = true
+					}
+				}
+			}
 			l3, l4 = -1, -1
 			continue
 		}
@@ -168,6 +185,9 @@ func stmtString(s Stmt, pc ctx) string {
 		var b strings.Builder
 		b.WriteString("log")
 		for _, o := range s.Opts {
+			if isDefaultLogLevel(o) {
+				continue
+			}
 			b.WriteString(" " + o.Key + " ")
 			if v, ok := o.Value.(*Value); ok && o.Key == "prefix" {
 				b.WriteString(nftQuote(v.Text))
@@ -353,6 +373,13 @@ func natFamily(s *NatStmt, fam Family) string {
 		}
 	}
 	return ""
+}
+
+// isDefaultLogLevel reports whether o is "level warn", the default nft
+// does not list (LOG_WARNING).
+func isDefaultLogLevel(o Option) bool {
+	v, ok := o.Value.(*Value)
+	return ok && o.Key == "level" && (v.Text == "warn" || v.Text == "warning")
 }
 
 // isIPv6 reports whether x is an IPv6 address literal.
