@@ -338,10 +338,9 @@ func fieldGuard(f field) (ver, proto uint8) {
 		return 4, 0
 	case f >= fIP6Version && f <= fIP6Length, f == fExtPresent, f == fExtField:
 		return 6, 0
-	case f >= fTCPSeq && f <= fTCPOptField && f != fTCPOptPresent:
-		// Not for `tcp option X missing`: nft_exthdr_tcp_eval says
-		// missing for a TCP header it cannot read, which the index's
-		// tcp class (a decoded header) would leave out.
+	case f >= fTCPSeq && f <= fTCPUrgptr:
+		// Not TCP options: nft adds no tcp dependency to them, and
+		// `missing` holds for any packet without the option.
 		return 0, 6
 	case f == fUDPLength || f == fUDPChecksum:
 		return 0, 17

@@ -133,9 +133,12 @@ func (cx *evalCtx) loadMeta(f field) (u128, bool) {
 		return u128{lo: ReplayIfindex}, true
 	case fIiftype:
 		return u128{lo: ReplayIftype}, true
+	case fOiftype:
+		// No output device on prerouting and input:
+		// nft_meta_store_iftype fails (NFT_BREAK).
+		return u128{}, false
 	}
-	// fOif, fOiftype: no output device on prerouting and input
-	// (nft_meta_store_ifindex and _iftype store 0).
+	// fOif: nft_meta_store_ifindex stores 0 for no device.
 	return u128{}, true
 }
 
@@ -179,11 +182,11 @@ func loadTransport(p *packet.Parsed, f field, arg uint32) (u128, bool) {
 		}
 		return be16at(th, 18)
 	case fTCPOptPresent:
-		if p.Proto != packet.ProtoTCP || p.IPVersion == 0 {
-			return u128{}, false
-		}
-		// NFT_EXTHDR_F_PRESENT: a header that cannot be read says
-		// missing.
+		// nft adds no `meta l4proto tcp` dependency to TCP options
+		// (rules.t any/tcpopt.t.payload), and with
+		// NFT_EXTHDR_F_PRESENT nft_exthdr_tcp_eval says missing for
+		// any packet whose TCP header it cannot read: a UDP packet has
+		// no option maxseg.
 		_, ok := tcpOption(p, uint8(arg), 1)
 		if ok {
 			return u128{lo: 1}, true

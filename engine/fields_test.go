@@ -113,7 +113,7 @@ func fieldCases() []fieldCase {
 		{"meta iiftype 65534", v4, true},
 		{"meta iiftype ether", v4, false},
 		{"meta oif 0", v4, true},
-		{"meta oiftype 0", v4, true},
+		{"meta oiftype 0", v4, false}, // no output device: NFT_BREAK (kernel oracle)
 
 		{"tcp sequence 0x01020304", v4, true},
 		{"tcp ackseq 99", tcp4(ack), true},
@@ -127,7 +127,8 @@ func fieldCases() []fieldCase {
 		{"tcp flags & (fin|syn|rst|psh|ack|urg) == ack|psh", tcp4(ack), true},
 		{"tcp option maxseg exists", v4, true},
 		{"tcp option maxseg missing", tcp4(ack), true},
-		{"tcp option maxseg missing", udp4, false}, // nft's l4proto tcp dependency
+		{"tcp option maxseg missing", udp4, true}, // no tcp dependency (rules.t any/tcpopt.t.payload)
+		{"tcp option maxseg size 1460", udp4, false},
 		{"tcp option maxseg size 1460", v4, true},
 		{"tcp option maxseg size 1400-1500", v6, true},
 		{"tcp option maxseg size 536", pt.IPv4(fa4, fb4, pt.ProtoTCP, pt.TCP(fa4, fb4, eolMSS, nil)), true},

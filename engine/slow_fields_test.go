@@ -86,8 +86,10 @@ func (sp *slowPacket) moreField(words string) (v slowVal, typ string, ok, known 
 		return slowVal{typ: "iif", num: 2, name: strings.TrimRight(string(sp.m.Iifname[:]), "\x00")}, "iif", true, true
 	case "meta iiftype":
 		return num(65534, "iftype", true)
-	case "meta oif", "meta oiftype":
+	case "meta oif":
 		return num(0, "iftype", true)
+	case "meta oiftype":
+		return num(0, "iftype", false)
 	}
 	if strings.HasPrefix(words, "ct ") {
 		return sp.ctField(strings.TrimPrefix(words, "ct "))
@@ -261,7 +263,7 @@ func (sp *slowPacket) tcpOpt(w []string) (slowVal, string, bool, bool) {
 		if opt != nil {
 			n = 1
 		}
-		return slowVal{typ: "num", num: n}, "presence", isTCP, true
+		return slowVal{typ: "num", num: n}, "presence", p.IPVersion != 0, true
 	}
 	loc, ok := tcpOptLayout[w[0]+" "+w[1]]
 	if !ok {

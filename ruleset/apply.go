@@ -290,6 +290,7 @@ func (t *Table) apply(c *Command, pass int) error {
 // addRule inserts a copy of r at index at, giving its anonymous sets and
 // then the rule handles, as the kernel does.
 func (t *Table) addRule(ch *Chain, r *Rule, at int) {
+	t.nextHandle += uint64(icmpDepSets(r.Stmts))
 	for _, s := range r.Stmts {
 		t.nextHandle += uint64(countAnonSets(s))
 		if d, ok := s.(*DynsetStmt); ok {
@@ -320,6 +321,35 @@ func (t *Table) markDynamic(name string) {
 		}
 	}
 	s.Flags = append(s.Flags, "dynamic")
+}
+
+// icmpDepSets counts the implicit anonymous sets of a rule: nft 1.0.6
+// puts `icmp type { echo-reply, echo-request }` before an icmp id or
+// sequence match (icmpv6 likewise) unless an earlier match on the type
+// already names one (proto.c icmp_dep; seen with nft -a list ruleset).
+func icmpDepSets(stmts []Stmt) int {
+	n := 0
+	typed := map[string]bool{}
+	for _, s := range stmts {
+		m, ok := s.(*Match)
+		if !ok {
+			continue
+		}
+		sel, ok := m.X.(*Selector)
+		if !ok || len(sel.Words) != 2 || (sel.Words[0] != "icmp" && sel.Words[0] != "icmpv6") {
+			continue
+		}
+		switch sel.Words[1] {
+		case "type":
+			typed[sel.Words[0]] = true
+		case "id", "sequence":
+			if !typed[sel.Words[0]] {
+				n++
+				typed[sel.Words[0]] = true
+			}
+		}
+	}
+	return n
 }
 
 func countAnonSets(s Stmt) int {
