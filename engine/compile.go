@@ -125,6 +125,8 @@ const (
 	opCounter               // count the packet in counters[counter]
 	opNotrack               // mark the packet untracked (before conntrack only)
 	opVerdict               // the rule's verdict; always last
+	opVmap                  // a verdict map (cond.lk): its verdict, or the rule ends; always last
+	opDynset                // add/update/delete the key in a dynamic set (cond.lk; dynset.go)
 )
 
 // action is a verdict statement.
@@ -156,6 +158,9 @@ type cond struct {
 	// constant time at any size); set then holds only its ranges and
 	// prefixes.
 	exact map[u128]struct{}
+	// lk, when set, is a lookup of a (concatenated or dynamic) key in a
+	// set, map.go: f is then fNone.
+	lk *setLookup
 }
 
 type op struct {
@@ -309,6 +314,11 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 		if err != nil {
 			return nil, err
 		}
+		for _, ns := range sets {
+			if err := c.resolveVerdicts(ns, idx); err != nil {
+				return nil, err
+			}
+		}
 		c.tables = append(c.tables, table{t, idx, sets})
 	}
 	for _, tk := range c.tables {
@@ -391,7 +401,7 @@ func baseChain(cc *chain, ch *ruleset.Chain, f ruleset.Family) error {
 func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int32, sets map[string]*namedSet) (rule, error) {
 	cr := rule{handle: r.Handle}
 	for i, s := range r.Stmts {
-		if n := len(cr.ops); n > 0 && cr.ops[n-1].kind == opVerdict {
+		if n := len(cr.ops); n > 0 && (cr.ops[n-1].kind == opVerdict || cr.ops[n-1].kind == opVmap) {
 			return rule{}, &Error{s.Position(), "statement after a verdict"}
 		}
 		switch s := s.(type) {
@@ -401,6 +411,18 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 				return rule{}, err
 			}
 			cr.ops = append(cr.ops, op{kind: opMatch, cond: cd})
+		case *ruleset.VmapStmt:
+			o, err := c.vmapOp(s, index, sets)
+			if err != nil {
+				return rule{}, err
+			}
+			cr.ops = append(cr.ops, o)
+		case *ruleset.DynsetStmt:
+			o, err := dynsetOp(s, sets)
+			if err != nil {
+				return rule{}, err
+			}
+			cr.ops = append(cr.ops, o)
 		case *ruleset.CounterStmt:
 			if s.Name != nil {
 				return rule{}, &Error{s.Pos, "unsupported: named counter"}
@@ -479,6 +501,9 @@ func stmtKind(s ruleset.Stmt, _ ruleset.Stmt) string {
 }
 
 func compileMatch(m *ruleset.Match, sets map[string]*namedSet) (cond, error) {
+	if cd, ok, err := setMatch(m, sets); ok {
+		return cd, err
+	}
 	var cd cond
 	x := m.X
 	var maskX ruleset.Expr
@@ -590,17 +615,16 @@ func (c *Compiled) checkJumps(rs *ruleset.Ruleset) error {
 		mark[i] = active
 		for _, r := range c.chains[i].rules {
 			for _, o := range r.ops {
-				if o.kind != opVerdict || (o.act != actJump && o.act != actGoto) {
-					continue
+				for _, j := range o.jumps() {
+					if err := visit(j.target); err != nil {
+						return err
+					}
+					d := depth[j.target]
+					if j.act == actJump {
+						d++
+					}
+					depth[i] = max(depth[i], d)
 				}
-				if err := visit(o.target); err != nil {
-					return err
-				}
-				d := depth[o.target]
-				if o.act == actJump {
-					d++
-				}
-				depth[i] = max(depth[i], d)
 			}
 		}
 		mark[i] = done

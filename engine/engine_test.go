@@ -32,10 +32,10 @@ func TestUnsupported(t *testing.T) {
 		{"log prefix \"x\" drop", "test.nft:4:3: unsupported: log statement"},
 		{"limit rate 10/second accept", "test.nft:4:3: unsupported: limit statement"},
 		{"ip saddr @blocked drop", "unknown set @blocked"},
-		{"tcp dport vmap { 22 : accept }", "unsupported: verdict map"},
+		{"tcp dport vmap { 22 : jump nowhere }", "jump to unknown chain nowhere"},
 		{"meta skuid 0 accept", "unsupported: selector meta skuid"},
 		{"meta mark set 1", "unsupported: set statement meta mark"},
-		{"ip saddr . tcp dport { 10.0.0.1 . 22 } accept", "unsupported"},
+		{"ether saddr . tcp dport { 00:11:22:33:44:55 . 22 } accept", "unsupported: selector ether saddr"},
 		{"tcp dport 70000 accept", "unsupported value \"70000\""},
 		{"notrack", "notrack is only valid in prerouting and output"},
 	} {

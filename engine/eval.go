@@ -102,6 +102,7 @@ type evalCtx struct {
 	r         *Result
 	class     uint8 // classOf(p), for the chain indexes
 	addr      pktAddrs
+	now       int64 // the caller's clock (set element timeouts)
 }
 
 // Packet runs p, a decoded and reassembled IP datagram arriving at time now
@@ -109,7 +110,7 @@ type evalCtx struct {
 func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 	c := e.rules.Load()
 	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule, r.Untracked = Accept, DecidedNone, HookUnknown, "", "", 0, false
-	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p)}
+	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p), now: now}
 
 	pre := c.hooks[HookPrerouting]
 	i := 0
@@ -286,12 +287,25 @@ func (c *Compiled) evalRule(cx *evalCtx, rl *rule) (action, int32) {
 			}
 		case opVerdict:
 			return o.act, o.target
+		case opVmap:
+			act, target, ok := cx.vmap(o.cond.lk)
+			if !ok {
+				return actContinue, 0
+			}
+			return act, target
+		case opDynset:
+			if !cx.dynset(o.cond.lk) {
+				return actContinue, 0
+			}
 		}
 	}
 	return actContinue, 0
 }
 
 func (cx *evalCtx) match(cd *cond) bool {
+	if cd.lk != nil {
+		return cx.matchSet(cd)
+	}
 	v, ok := cx.loadCond(cd)
 	if !ok {
 		return false // NFT_BREAK: the field is absent, whatever the operator
