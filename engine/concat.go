@@ -144,7 +144,10 @@ func (cx *evalCtx) loadPart(kp *keyPart) (u128, bool) {
 		}
 		return u128{lo: uint64(binary.BigEndian.Uint16(th[2:]))}, true
 	}
-	return cx.loadCond(&cond{f: kp.f, arg: kp.arg})
+	if kp.f < fIPVersion {
+		return cx.load(kp.f)
+	}
+	return cx.loadField(kp.f, kp.arg)
 }
 
 // loadKey loads every component of parts into buf (registers) and vals

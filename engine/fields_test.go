@@ -245,7 +245,7 @@ func TestFields(t *testing.T) {
 // TestFieldsUnsupported: selectors outside the supported set fail Compile
 // with an *engine.Error naming them.
 func TestFieldsUnsupported(t *testing.T) {
-	for _, m := range []string{"meta skuid 0", "meta cpu 1", "meta hour \"10:00\"", "ct expiration 5s", "rt mtu 1500", "ip6 saddr . ip6 daddr { ::1 . ::2 }"} {
+	for _, m := range []string{"meta skuid 0", "meta cpu 1", "meta hour \"10:00\"", "ct expiration 5s", "rt mtu 1500", "ether saddr . ip6 daddr { 00:11:22:33:44:55 . ::2 }"} {
 		src := "table inet t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\t" + m + " counter\n\t}\n}\n"
 		_, err := engine.Compile(buildRuleset(t, src))
 		var ee *engine.Error
