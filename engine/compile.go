@@ -124,6 +124,7 @@ const (
 	opMatch   opKind = iota // cond must hold, else the rule ends (NFT_BREAK)
 	opCounter               // count the packet in counters[counter]
 	opNotrack               // mark the packet untracked (before conntrack only)
+	opNftrace               // set the packet's nftrace flag to target != 0
 	opVerdict               // the rule's verdict; always last
 	opVmap                  // a verdict map (cond.lk): its verdict, or the rule ends; always last
 	opDynset                // add/update/delete the key in a dynamic set (cond.lk; dynset.go)
@@ -140,6 +141,7 @@ const (
 	actJump
 	actGoto
 	actReturn
+	actBreak // a match failed (NFT_BREAK): the next rule runs, nothing traced
 )
 
 // cond is a compiled match: load f, optionally AND it with mask, then
@@ -172,6 +174,7 @@ type op struct {
 	// was: state belongs to the rule, not to one Compiled.
 	ctr  *counter
 	cond cond
+	stmt int16 // index of the statement it came from in ruleset.Rule.Stmts (trace.go)
 }
 
 type rule struct {
@@ -250,6 +253,7 @@ type chain struct {
 	// src is the source rule of each compiled rule (same order), so
 	// Update can tell which rules a change left alone.
 	src []*ruleset.Rule
+	all    []int32 // every rule index, in order: the walk while tracing (trace.go)
 }
 
 // CounterKey names a rule counter: its table, chain and rule handle.
@@ -340,6 +344,7 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 	}
 	for i := range c.chains {
 		c.chains[i].buildIndex()
+		c.chains[i].buildAll()
 	}
 	for i := range c.chains {
 		if h := c.chains[i].hook; h != HookUnknown {
@@ -404,6 +409,10 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 		if n := len(cr.ops); n > 0 && (cr.ops[n-1].kind == opVerdict || cr.ops[n-1].kind == opVmap) {
 			return rule{}, &Error{s.Position(), "statement after a verdict"}
 		}
+		if len(r.Stmts) > 1<<15 {
+			return rule{}, &Error{s.Position(), "rule too long"}
+		}
+		n0 := len(cr.ops)
 		switch s := s.(type) {
 		case *ruleset.Match:
 			cd, err := compileMatch(s, sets)
@@ -471,8 +480,17 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 				return rule{}, &Error{s.Pos, "unsupported: verdict " + s.Kind}
 			}
 			cr.ops = append(cr.ops, o)
+		case *ruleset.SetStmt:
+			o, err := compileSetStmt(cc, s)
+			if err != nil {
+				return rule{}, err
+			}
+			cr.ops = append(cr.ops, o)
 		default:
 			return rule{}, &Error{s.Position(), "unsupported: " + stmtKind(s, r.Stmts[i])}
+		}
+		for j := n0; j < len(cr.ops); j++ {
+			cr.ops[j].stmt = int16(i)
 		}
 	}
 	return cr, nil

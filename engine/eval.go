@@ -9,17 +9,20 @@ import (
 	"github.com/hare-fw/hare/ruleset"
 )
 
-// The path of one packet through Engine.Packet, for the replay topology
-// (every packet arrives on one interface and is delivered locally):
+// The path of one packet through Engine.Packet:
 //
 //  1. prerouting base chains with priority below conntrack's (-200), raw
 //     and the like; `notrack` here exempts the packet from tracking;
 //  2. conntrack: Table.Track (skipped for an untracked packet);
 //  3. the remaining prerouting chains (mangle, dstnat, filter…);
-//  4. routing: with Meta.NoRoute the packet stops here (dropped);
-//  5. input base chains in priority order;
-//  6. conntrack Confirm, only for an accepted packet (Linux
-//     nf_conntrack_confirm runs last on the input hook).
+//  4. routing, as the caller decided it in Meta (ip_route_input): with
+//     NoRoute the packet stops here (dropped); with Forward it goes to
+//     the forward base chains, then the postrouting ones (ip_forward,
+//     ip_output); otherwise to the input base chains (local delivery,
+//     the replay's default topology);
+//  5. conntrack Confirm, only for an accepted packet (Linux
+//     nf_conntrack_confirm runs last on the input hook, and on
+//     postrouting for a forwarded packet).
 //
 // In each base chain the rules run in order (nft_do_chain): a failing match
 // ends the rule, accept ends the base chain (the next base chain runs),
@@ -60,6 +63,16 @@ type Meta struct {
 	// NoRoute says routing finds no local delivery: the packet is
 	// dropped after prerouting and never confirmed.
 	NoRoute bool
+	// Forward says routing forwards the packet (out of Oifname) instead
+	// of delivering it locally: forward and postrouting chains run
+	// instead of input.
+	Forward bool
+	Oifname [16]byte // output interface of a forwarded packet (IfName)
+	// Trace, when not nil, receives every step of the packet's
+	// evaluation (trace.go). Nftrace is the packet's nftrace flag on
+	// arrival (`meta nftrace set 1` sets it on the way).
+	Trace   Tracer
+	Nftrace bool
 }
 
 // IfName packs an interface name for Meta.Iifname.
@@ -103,6 +116,11 @@ type evalCtx struct {
 	class     uint8 // classOf(p), for the chain indexes
 	addr      pktAddrs
 	now       int64 // the caller's clock (set element timeouts)
+	hook      Hook  // the hook running, for meta iifname/oifname
+
+	tr      Tracer // Meta.Trace: nil unless tracing
+	nftrace bool   // skb->nf_trace
+	failOp  int32  // while tracing: the op a rule stopped at (actBreak)
 }
 
 // Packet runs p, a decoded and reassembled IP datagram arriving at time now
@@ -110,7 +128,7 @@ type evalCtx struct {
 func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 	c := e.rules.Load()
 	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule, r.Untracked = Accept, DecidedNone, HookUnknown, "", "", 0, false
-	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p), now: now}
+	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p), now: now, tr: m.Trace, nftrace: m.Nftrace}
 
 	pre := c.hooks[HookPrerouting]
 	i := 0
@@ -127,6 +145,9 @@ func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 		e.ct.Track(p, 0, now, &r.CT)
 		cx.tracked = true
 		cx.ctState = stateBit(r.CT.State)
+		if cx.tr != nil {
+			cx.traceStep(TraceConntrack, HookPrerouting, 0)
+		}
 		if r.CT.Drop {
 			r.Verdict, r.By, r.Hook = Drop, DecidedConntrack, HookPrerouting
 			return
@@ -137,18 +158,44 @@ func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 			return
 		}
 	}
+	if cx.tr != nil {
+		cx.traceStep(TraceRoute, HookPrerouting, routeOf(m))
+	}
 	if m.NoRoute {
 		r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule = Drop, DecidedRouting, HookPrerouting, "", "", 0
 		return
 	}
-	for _, ci := range c.hooks[HookInput] {
-		if !c.runBase(&cx, ci, HookInput) {
+	if m.Forward {
+		if !c.runHook(&cx, HookForward) || !c.runHook(&cx, HookPostrouting) {
 			return
 		}
+	} else if !c.runHook(&cx, HookInput) {
+		return
 	}
 	if cx.tracked {
 		e.ct.Confirm(&r.CT, now)
 	}
+}
+
+// runHook runs the base chains of hook h in order and reports whether the
+// packet goes on.
+func (c *Compiled) runHook(cx *evalCtx, h Hook) bool {
+	for _, ci := range c.hooks[h] {
+		if !c.runBase(cx, ci, h) {
+			return false
+		}
+	}
+	return true
+}
+
+func routeOf(m *Meta) Route {
+	switch {
+	case m.NoRoute:
+		return RouteNone
+	case m.Forward:
+		return RouteForward
+	}
+	return RouteLocal
 }
 
 const (
@@ -186,13 +233,16 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 		return true
 	}
 	r := cx.r
-	cl := cx.class
-	key, hasKey := keyOf(cx.p, cl)
+	cx.hook = h
+	key, hasKey := keyOf(cx.p, cx.class)
 	var stack [maxJumpDepth]frame
 	sp := 0
 	cur := bi
 	ch := base
-	a, b := ch.candidates(cl, key, hasKey)
+	if cx.tr != nil {
+		c.traceChain(cx, ch, h)
+	}
+	a, b := cx.cands(ch, key, hasKey)
 	var i, j int32
 	for {
 		// The next rule is the smaller head of the two lists.
@@ -205,19 +255,25 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 			ri = b[j]
 			j++
 		default:
+			if cx.tr != nil {
+				c.traceEnd(cx, ch, base, h, sp == 0)
+			}
 			if sp == 0 {
 				return c.policy(r, base, h)
 			}
 			sp--
 			cur, i, j = stack[sp].chain, stack[sp].i, stack[sp].j
 			ch = &c.chains[cur]
-			a, b = ch.candidates(cl, key, hasKey)
+			a, b = cx.cands(ch, key, hasKey)
 			continue
 		}
 		rl := &ch.rules[ri]
 		act, target := c.evalRule(cx, rl)
+		if cx.tr != nil {
+			c.traceRule(cx, ch, rl, act, target, h)
+		}
 		switch act {
-		case actContinue:
+		case actContinue, actBreak:
 			continue
 		case actAccept, actDrop, actReject:
 			r.By, r.Hook, r.Table, r.Chain, r.Rule = DecidedRule, h, ch.table, ch.name, rl.handle
@@ -238,15 +294,18 @@ func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 		case actGoto:
 			cur, i, j = target, 0, 0
 			ch = &c.chains[cur]
-			a, b = ch.candidates(cl, key, hasKey)
+			a, b = cx.cands(ch, key, hasKey)
 		case actReturn:
 			if sp == 0 {
+				if cx.tr != nil {
+					c.traceEnd(cx, base, base, h, true)
+				}
 				return c.policy(r, base, h)
 			}
 			sp--
 			cur, i, j = stack[sp].chain, stack[sp].i, stack[sp].j
 			ch = &c.chains[cur]
-			a, b = ch.candidates(cl, key, hasKey)
+			a, b = cx.cands(ch, key, hasKey)
 		}
 	}
 }
@@ -266,15 +325,21 @@ func familyMatches(ch *chain, p *packet.Parsed) bool {
 	return true
 }
 
-// evalRule runs a rule's steps; a failing match ends it with continue.
+// evalRule runs a rule's steps; a failing match ends it with actBreak
+// (NFT_BREAK), which runBase treats as continue.
 func (c *Compiled) evalRule(cx *evalCtx, rl *rule) (action, int32) {
 	for i := range rl.ops {
 		o := &rl.ops[i]
 		switch o.kind {
 		case opMatch:
 			if !cx.match(&o.cond) {
-				return actContinue, 0
+				if cx.tr != nil {
+					cx.failOp = int32(i)
+				}
+				return actBreak, 0
 			}
+		case opNftrace:
+			cx.nftrace = o.target != 0
 		case opCounter:
 			k := o.ctr
 			k.packets.Add(1)
@@ -290,12 +355,18 @@ func (c *Compiled) evalRule(cx *evalCtx, rl *rule) (action, int32) {
 		case opVmap:
 			act, target, ok := cx.vmap(o.cond.lk)
 			if !ok {
-				return actContinue, 0
+				if cx.tr != nil {
+					cx.failOp = int32(i)
+				}
+				return actBreak, 0 // nft_lookup_eval: no element, NFT_BREAK
 			}
 			return act, target
 		case opDynset:
 			if !cx.dynset(o.cond.lk) {
-				return actContinue, 0
+				if cx.tr != nil {
+					cx.failOp = int32(i)
+				}
+				return actBreak, 0 // nft_dynset_eval: NFT_BREAK
 			}
 		}
 	}

@@ -59,9 +59,19 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 	case fMark:
 		return u128{lo: uint64(cx.m.Mark)}, true
 	case fIifname:
+		// nft_meta_get_eval stores "" when the hook has no input device:
+		// IPv4 postrouting (ip_output passes no indev); ip6_output passes
+		// the input device of a forwarded packet.
+		if cx.hook == HookPostrouting && p.IPVersion == 4 {
+			return v, true
+		}
 		return ifnameBytes(&cx.m.Iifname), true
 	case fOifname:
-		return v, true // no output interface on prerouting and input
+		// No output device on prerouting and input.
+		if cx.hook == HookForward || cx.hook == HookPostrouting {
+			return ifnameBytes(&cx.m.Oifname), true
+		}
+		return v, true
 	case fTCPSport, fTCPDport, fTCPFlags:
 		if p.Proto != packet.ProtoTCP || p.L4Off == 0 {
 			return v, false

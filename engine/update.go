@@ -65,6 +65,7 @@ func Update(prev *Compiled, rs *ruleset.Ruleset) (*Compiled, error) {
 			}
 			cc.rules, cc.src = rules, ch.Rules
 			cc.buildIndex()
+			cc.buildAll()
 		}
 	}
 	// A loop or a too deep jump stack can only come from a new jump.

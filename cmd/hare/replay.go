@@ -36,6 +36,13 @@ type replayFlags struct {
 	rules   string
 	iifname string
 	emit    string // replay_emit.go
+
+	// Tracing and topology (replay_trace*.go, replay_rules.go).
+	trace    bool
+	traceAll bool
+	explain  uint64
+	inside   string
+	topology string
 }
 
 // newReplayFlagSet returns the flag set of `hare replay` writing into f. Its
@@ -66,6 +73,11 @@ func newReplayFlagSet(f *replayFlags) *flag.FlagSet {
 	fs.StringVar(&f.rules, "rules", "", "nftables ruleset to evaluate")
 	fs.StringVar(&f.iifname, "iifname", "kor0", "input interface for meta iifname")
 	fs.StringVar(&f.emit, "emit", "", "pcapng file for the packets reject sends")
+	fs.BoolVar(&f.trace, "trace", false, "print nft monitor trace lines for packets with nftrace set")
+	fs.BoolVar(&f.traceAll, "trace-all", false, "print nft monitor trace lines for every packet")
+	fs.Uint64Var(&f.explain, "explain", 0, "explain packet N's path through the ruleset")
+	fs.StringVar(&f.inside, "inside", "", "prefixes of the inside network: forward between lan and wan")
+	fs.StringVar(&f.topology, "topology", "", "topology file: interfaces, their prefixes, local addresses")
 	fs.Usage = func() {}
 	return fs
 }

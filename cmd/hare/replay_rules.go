@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/hare-fw/hare/conntrack"
@@ -37,6 +38,54 @@ Ruleset:
         The input interface the packets arrive on, for meta iifname
         (default "kor0", the kernel oracle's interface).
           hare replay --iifname eth0 --rules host.nft trace.pcap
+  --trace
+        With --rules, print the lines "nft monitor trace" (nft 1.0.6)
+        prints for every packet whose nftrace flag is set (by a rule
+        "meta nftrace set 1"; from that rule on, as in the kernel): per
+        base chain a "packet:" line with the packet's fields, then one
+        line per rule that ran to its end ("rule TEXT (verdict V)") and
+        "policy P". Each packet's lines come before its --packets line.
+        Trace ids are not the kernel's (its are random). Checked against
+        the kernel's own trace (oracle.sh -T) in cmd/hare/trace_test.go.
+          hare replay --trace --rules host.nft trace.pcap
+  --trace-all
+        --trace for every packet, as if the first rule of prerouting set
+        nftrace (oracle.sh -T).
+          hare replay --trace-all --rules host.nft trace.pcap
+  --explain N
+        With --rules, explain packet N (the number of --packets): its
+        decode, what conntrack said (state, direction, entry, reason for
+        INVALID), the routing decision, every base chain it visited in
+        hook and priority order, every rule evaluated there ("matched", or
+        "did not match: EXPR (packet has VALUE)"), jumps, returns,
+        policies, and the final verdict and what decided it. With -o json
+        one JSON object.
+          hare replay --explain 3 --rules host.nft trace.pcap
+  --inside PREFIXES
+        With --rules, make the host a router between the inside network
+        (comma-separated prefixes, interface "lan") and everything else
+        (interface "wan", the default route), with no address of its own:
+        every packet arrives on the interface of its source's side and is
+        forwarded (prerouting, forward, postrouting, with iifname and
+        oifname set); a new connection is confirmed after postrouting.
+        The kernel oracle cannot check this path (it only delivers
+        locally): the forward path is checked against hare's reference
+        interpreter only.
+          hare replay --inside 10.0.0.0/8,fd00::/8 --rules router.nft trace.pcap
+  --topology FILE
+        With --rules, place the packets in the network FILE describes,
+        one declaration per line (# comments):
+            ZONE IFNAME PREFIX[,PREFIX...]   networks behind IFNAME
+            ZONE IFNAME default              the default route
+            local ADDR[,ADDR...]             the host's own addresses
+        A packet arrives on the interface whose prefix holds its source
+        (longest match); one to a local address (or multicast, or
+        255.255.255.255) is delivered locally (prerouting, input); any
+        other is forwarded out of the interface whose prefix holds its
+        destination (prerouting, forward, postrouting), or dropped after
+        prerouting when none does. Like --inside, not checkable against
+        the kernel oracle.
+          hare replay --topology net.txt --rules router.nft trace.pcap
 `
 
 // rulesRun evaluates a ruleset during a replay (report.Tracker.Filter).
@@ -51,14 +100,24 @@ type rulesRun struct {
 	buf  []byte
 	err  error
 	emit *emitter // --emit, or nil
+
+	trace *traceRun        // --trace, --trace-all, --explain, or nil
+	topo  *engine.Topology // --inside, --topology, or nil
+	f     *replayFlags
 }
 
 // setupRules compiles f.rules and hooks it into tr; nil when no ruleset
 // was given.
 func setupRules(f *replayFlags, tr *report.Tracker, w io.Writer) (*rulesRun, error) {
 	if f.rules == "" {
-		if f.emit != "" {
-			return nil, fmt.Errorf("--emit needs --rules")
+		for _, x := range []struct {
+			set  bool
+			name string
+		}{{f.emit != "", "--emit"}, {f.trace, "--trace"}, {f.traceAll, "--trace-all"}, {f.explain != 0, "--explain"},
+			{f.inside != "", "--inside"}, {f.topology != "", "--topology"}} {
+			if x.set {
+				return nil, fmt.Errorf("%s needs --rules", x.name)
+			}
 		}
 		return nil, nil
 	}
@@ -78,12 +137,17 @@ func setupRules(f *replayFlags, tr *report.Tracker, w io.Writer) (*rulesRun, err
 		return nil, fmt.Errorf("--iifname %q: longer than 15 bytes", f.iifname)
 	}
 	rr := &rulesRun{comp: comp, json: f.output == "json", w: w, meta: engine.Meta{Iifname: engine.IfName(f.iifname)}}
+	if rr.topo, err = newTopology(f); err != nil {
+		return nil, err
+	}
 	if rr.emit, err = newEmitter(f.emit); err != nil {
 		return nil, err
 	}
+	rr.f = f
+	rr.trace = newTraceRun(f, rs)
 	tr.Filter = rr.filter
-	if f.packets {
-		tr.OnPacket = rr.packet
+	if f.packets || rr.trace != nil {
+		tr.OnPacket = rr.onPacket
 	}
 	return rr, nil
 }
@@ -92,11 +156,58 @@ func (rr *rulesRun) filter(t *conntrack.Table, p *packet.Parsed, now int64, res 
 	if t != rr.tab {
 		rr.tab, rr.eng = t, engine.New(t, rr.comp) // a fresh table per capture
 	}
+	if rr.topo != nil {
+		rr.topo.Route(p, &rr.meta)
+	}
+	if rr.trace != nil {
+		rr.trace.before(&rr.meta)
+	}
 	rr.eng.Packet(p, &rr.meta, now, &rr.res)
+	if rr.trace != nil {
+		rr.trace.after(p, &rr.meta, &rr.res)
+	}
 	if rr.emit != nil && rr.res.Verdict == engine.Reject {
 		rr.emit.reject(p, rr.res.Reject, now)
 	}
 	*res = rr.res.CT
+}
+
+// onPacket writes the packet's trace or explanation and its --packets
+// line.
+func (rr *rulesRun) onPacket(r *report.PacketResult) {
+	if rr.trace != nil {
+		rr.trace.packet(r, rr.write)
+	}
+	if rr.f.packets {
+		rr.packet(r)
+	}
+}
+
+// newTopology reads --topology or builds --inside's; nil for the default
+// (one interface, local delivery).
+func newTopology(f *replayFlags) (*engine.Topology, error) {
+	switch {
+	case f.inside != "" && f.topology != "":
+		return nil, fmt.Errorf("--inside and --topology exclude each other")
+	case f.inside != "":
+		t, err := engine.InsideTopology(f.inside)
+		if err != nil {
+			return nil, fmt.Errorf("--inside: %v", err)
+		}
+		return t, nil
+	case f.topology != "":
+		fh, err := os.Open(f.topology)
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		t, err := engine.ParseTopology(fh)
+		if err != nil {
+			return nil, fmt.Errorf("--topology %s: %v", f.topology, err)
+		}
+		return t, nil
+	}
+	return nil, nil
 }
 
 // packet writes the packet's line with its verdict.
