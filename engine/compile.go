@@ -253,7 +253,7 @@ type chain struct {
 	// src is the source rule of each compiled rule (same order), so
 	// Update can tell which rules a change left alone.
 	src []*ruleset.Rule
-	all    []int32 // every rule index, in order: the walk while tracing (trace.go)
+	all []int32 // every rule index, in order: the walk while tracing (trace.go)
 }
 
 // CounterKey names a rule counter: its table, chain and rule handle.
