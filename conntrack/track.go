@@ -37,6 +37,9 @@ type Result struct {
 	pending     entry
 	pendingMask EventMask
 	hasPending  bool
+	// cached are the changes a ruleset made to an entry in the table
+	// (SetMark, AddLabels), published by Confirm (setters.go).
+	cached EventMask
 	// missShard and missInserts record the shard whose index Track found
 	// without the pending entry's tuple, and its insert count then:
 	// Confirm need not look again if nothing was inserted since.
@@ -53,7 +56,7 @@ const maxEvents = 4
 
 func (r *Result) reset() {
 	r.State, r.Dir, r.Reason, r.PacketReason = StateInvalid, DirOriginal, ReasonNone, packet.ReasonNone
-	r.Ref, r.ID, r.New, r.Drop, r.hasPending, r.nev = Ref{}, 0, false, false, false, 0
+	r.Ref, r.ID, r.New, r.Drop, r.hasPending, r.nev, r.cached = Ref{}, 0, false, false, false, 0, 0
 	r.missShard, r.missInserts = ^uint32(0), 0
 }
 
@@ -268,9 +271,14 @@ func (t *Table) newEntry(p *packet.Parsed, k *Tuple, s *Settings, now int64, res
 }
 
 // Confirm inserts the entry a packet opened (Linux __nf_conntrack_confirm)
-// and publishes its NEW event. It does nothing for other packets.
+// and publishes its NEW event. For a packet of an entry in the table it
+// publishes the UPDATE of what the ruleset changed in it (SetMark,
+// AddLabels), if anything.
 func (t *Table) Confirm(res *Result, now int64) {
 	if !res.hasPending {
+		if res.cached != 0 {
+			t.deliverCached(res, now)
+		}
 		return
 	}
 	res.hasPending = false

@@ -174,7 +174,8 @@ type op struct {
 	// was: state belongs to the rule, not to one Compiled.
 	ctr  *counter
 	cond cond
-	stmt int16 // index of the statement it came from in ruleset.Rule.Stmts (trace.go)
+	stmt int16   // index of the statement it came from in ruleset.Rule.Stmts (trace.go)
+	x    *stmtOp // limit, quota, log, set statements (stmt.go)
 }
 
 type rule struct {
@@ -273,10 +274,12 @@ type counter struct {
 // its rule counters change after Compile (atomically). It is safe for
 // concurrent use; swap whole rulesets with an atomic.Pointer (see Engine).
 type Compiled struct {
-	chains []chain
-	hooks  [numHooks][]int32 // base chain indices, in evaluation order
-	src    *ruleset.Ruleset
-	tables []table
+	chains   []chain
+	hooks    [numHooks][]int32 // base chain indices, in evaluation order
+	src      *ruleset.Ruleset
+	tables   []table
+	objects  []*object // named counters, quotas, limits (objects.go)
+	objIndex map[objKey]*object
 }
 
 // table is what the rules of one source table compile against: the chain
@@ -322,6 +325,9 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 			if err := c.resolveVerdicts(ns, idx); err != nil {
 				return nil, err
 			}
+		}
+		if err := c.compileObjects(t); err != nil {
+			return nil, err
 		}
 		c.tables = append(c.tables, table{t, idx, sets})
 	}
@@ -434,7 +440,12 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 			cr.ops = append(cr.ops, o)
 		case *ruleset.CounterStmt:
 			if s.Name != nil {
-				return rule{}, &Error{s.Pos, "unsupported: named counter"}
+				o, err := c.namedCounter(cc, s)
+				if err != nil {
+					return rule{}, err
+				}
+				cr.ops = append(cr.ops, o)
+				continue
 			}
 			cr.ops = append(cr.ops, op{kind: opCounter, ctr: new(counter)})
 		case *ruleset.SimpleStmt:
@@ -481,13 +492,26 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 			}
 			cr.ops = append(cr.ops, o)
 		case *ruleset.SetStmt:
-			o, err := compileSetStmt(cc, s)
+			var o op
+			var err error
+			if isNftrace(s) {
+				o, err = compileSetStmt(cc, s) // trace_compile.go
+			} else {
+				o, err = compileValueSet(s, sets) // stmt.go
+			}
 			if err != nil {
 				return rule{}, err
 			}
 			cr.ops = append(cr.ops, o)
 		default:
-			return rule{}, &Error{s.Position(), "unsupported: " + stmtKind(s, r.Stmts[i])}
+			o, ok, err := c.compileStmt(cc, s, sets)
+			if err != nil {
+				return rule{}, err
+			}
+			if !ok {
+				return rule{}, &Error{s.Position(), "unsupported: " + stmtKind(s, r.Stmts[i])}
+			}
+			cr.ops = append(cr.ops, o)
 		}
 		for j := n0; j < len(cr.ops); j++ {
 			cr.ops[j].stmt = int16(i)

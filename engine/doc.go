@@ -13,7 +13,14 @@
 // inet_service and inet_proto (single values in a hash, intervals and
 // prefixes sorted and merged for binary search; see set.go), and
 // statements (accept, drop, reject as a verdict, jump, goto, return,
-// continue, counter, notrack). Each rule carries a family/protocol guard,
+// continue, counter, notrack), and the stateful statements of stmt.go:
+// limit (nft_limit's token bucket on the caller's clock, limit.go), quota
+// (quota.go), named counter, quota and limit objects (objects.go), log
+// (to a sink the caller installs, with the kernel's nf_log line:
+// log.go, log_format.go) and the set statements meta mark, ct mark, ct
+// label, ct zone (before conntrack) and meta priority. ct helper set and
+// ct timeout set are refused: conntrack models neither helpers nor
+// per-connection timeout policies. Each rule carries a family/protocol guard,
 // and each chain an index by packet class and destination port or ICMP type
 // (index.go), so a packet visits only the rules that can match it, in
 // order. Anything else fails Compile
@@ -27,6 +34,6 @@
 // The topology is the kernel oracle's: every packet arrives on one
 // interface and is delivered locally (prerouting, then input); see eval.go.
 //
-// The packet path allocates nothing; Compiled is read without locks and
-// its rule counters are atomics.
+// The packet path allocates nothing; Compiled is read without locks, its
+// counters and quotas are atomics and each limit has its own small lock.
 package engine

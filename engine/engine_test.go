@@ -29,12 +29,15 @@ func compileString(src string) (*engine.Compiled, error) {
 // compilation with their position, never a partial evaluation.
 func TestUnsupported(t *testing.T) {
 	for _, tc := range []struct{ rule, want string }{
-		{"log prefix \"x\" drop", "test.nft:4:3: unsupported: log statement"},
-		{"limit rate 10/second accept", "test.nft:4:3: unsupported: limit statement"},
+		{"log level audit drop", "unsupported: log level audit"},
+		{"limit rate 0/second accept", "test.nft:4:3: limit: rate 0"},
+		{"ct helper set \"ftp\"", "test.nft:4:3: unsupported: ct helper set"},
+		{"ct timeout set \"t\"", "unsupported: ct timeout set"},
+		{"counter name \"nope\"", "counter \"nope\" not found in table inet t"},
 		{"ip saddr @blocked drop", "unknown set @blocked"},
 		{"tcp dport vmap { 22 : jump nowhere }", "jump to unknown chain nowhere"},
 		{"meta skuid 0 accept", "unsupported: selector meta skuid"},
-		{"meta mark set 1", "unsupported: set statement meta mark"},
+		{"meta secmark set 1", "unsupported: set statement meta secmark"},
 		{"ether saddr . tcp dport { 00:11:22:33:44:55 . 22 } accept", "unsupported: selector ether saddr"},
 		{"tcp dport 70000 accept", "unsupported value \"70000\""},
 		{"notrack", "notrack is only valid in prerouting and output"},

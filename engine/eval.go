@@ -34,9 +34,10 @@ import (
 // Swap replaces atomically: a packet sees one ruleset from start to end.
 // It is safe for concurrent use if the conntrack table is (it is).
 type Engine struct {
-	rules atomic.Pointer[Compiled]
-	ct    *conntrack.Table
-	mu    sync.Mutex // serialises Swap and Apply; packets never take it
+	rules   atomic.Pointer[Compiled]
+	ct      *conntrack.Table
+	mu      sync.Mutex // serialises Swap and Apply; packets never take it
+	logSink LogSink    // log.go
 }
 
 // New returns an engine over conntrack table ct with ruleset c.
@@ -97,8 +98,13 @@ type Result struct {
 	// not meaningful.
 	Untracked bool
 	CT        conntrack.Result
+	// Mark is the packet's mark after the ruleset (meta mark set), and
+	// Priority its skb priority (meta priority set; 0 unless set).
+	Mark     uint32
+	Priority uint32
 
 	entry conntrack.Entry // scratch for ct status
+	logEv LogEvent        // scratch for the log sink
 }
 
 // evalCtx is the per-packet state the matchers read.
@@ -115,8 +121,10 @@ type evalCtx struct {
 	r         *Result
 	class     uint8 // classOf(p), for the chain indexes
 	addr      pktAddrs
-	now       int64 // the caller's clock (set element timeouts)
-	hook      Hook  // the hook running, for meta iifname/oifname
+	now       int64  // the caller's clock (set element timeouts, limits)
+	mark      uint32 // the packet's mark (meta mark set changes it)
+	zone      uint16 // conntrack zone (ct zone set before conntrack)
+	hook      Hook   // the hook running, for meta iifname/oifname
 
 	tr      Tracer // Meta.Trace: nil unless tracing
 	nftrace bool   // skb->nf_trace
@@ -128,7 +136,8 @@ type evalCtx struct {
 func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 	c := e.rules.Load()
 	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule, r.Untracked = Accept, DecidedNone, HookUnknown, "", "", 0, false
-	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p), now: now, tr: m.Trace, nftrace: m.Nftrace}
+	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p), now: now, mark: m.Mark, tr: m.Trace, nftrace: m.Nftrace}
+	r.Mark, r.Priority = m.Mark, 0
 
 	pre := c.hooks[HookPrerouting]
 	i := 0
@@ -142,7 +151,7 @@ func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 		r.CT = conntrack.Result{State: conntrack.StateUntracked}
 		cx.ctState = ctBitUntracked
 	} else {
-		e.ct.Track(p, 0, now, &r.CT)
+		e.ct.Track(p, cx.zone, now, &r.CT)
 		cx.tracked = true
 		cx.ctState = stateBit(r.CT.State)
 		if cx.tr != nil {
@@ -367,6 +376,10 @@ func (c *Compiled) evalRule(cx *evalCtx, rl *rule) (action, int32) {
 					cx.failOp = int32(i)
 				}
 				return actBreak, 0 // nft_dynset_eval: NFT_BREAK
+			}
+		default:
+			if !c.evalStmt(cx, o) {
+				return actContinue, 0
 			}
 		}
 	}

@@ -57,7 +57,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return v, false
 	case fMark:
-		return u128{lo: uint64(cx.m.Mark)}, true
+		return u128{lo: uint64(cx.mark)}, true
 	case fIifname:
 		// nft_meta_get_eval stores "" when the hook has no input device:
 		// IPv4 postrouting (ip_output passes no indev); ip6_output passes

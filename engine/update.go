@@ -37,7 +37,8 @@ func Update(prev *Compiled, rs *ruleset.Ruleset) (*Compiled, error) {
 		}
 		return c, nil
 	}
-	c := &Compiled{src: rs, hooks: prev.hooks, chains: slices.Clone(prev.chains), tables: slices.Clone(prev.tables)}
+	c := &Compiled{src: rs, hooks: prev.hooks, chains: slices.Clone(prev.chains), tables: slices.Clone(prev.tables),
+		objects: prev.objects, objIndex: prev.objIndex}
 	jumps := false
 	for ti := range c.tables {
 		tk := &c.tables[ti]
@@ -106,6 +107,7 @@ func (r *rule) jumps() bool {
 // c too (same *ruleset.Rule, so the same statements in the same order)
 // onto c's compiled rule.
 func (c *Compiled) keepState(prev *Compiled) {
+	c.keepObjects(prev) // objects.go
 	old := map[*ruleset.Rule]*rule{}
 	for i := range prev.chains {
 		ch := &prev.chains[i]
@@ -138,6 +140,7 @@ func (r *rule) takeState(o *rule) {
 		if r.ops[i].kind == opCounter {
 			r.ops[i].ctr = o.ops[i].ctr
 		}
+		r.ops[i].takeStmtState(&o.ops[i]) // stmt.go
 	}
 }
 
