@@ -108,6 +108,7 @@ type slowPacket struct {
 	untracked bool
 	ct        *conntrack.Table
 	ctr       *conntrack.Result // conntrack's result, once it ran
+	hook      engine.Hook       // the hook whose chains run
 }
 
 func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowResult {
@@ -115,6 +116,7 @@ func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowRes
 	sp := &slowPacket{p: p, m: m, state: "invalid", ct: s.ct}
 	pre := s.bases("prerouting")
 	run := func(bs []slowBase, hook engine.Hook) bool {
+		sp.hook = hook
 		for _, b := range bs {
 			if !familyHas(b.t.Family, p) {
 				continue
@@ -160,8 +162,22 @@ func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowRes
 			return slowResult{verdict: engine.Drop, by: engine.DecidedConntrack, hook: engine.HookPrerouting}
 		}
 	}
-	if !run(late, engine.HookPrerouting) || !run(s.bases("input"), engine.HookInput) {
+	if !run(late, engine.HookPrerouting) {
 		return res
+	}
+	// Routing, as Meta says: no route drops; a forwarded packet goes
+	// through forward and postrouting, a local one through input.
+	switch {
+	case m.NoRoute:
+		return slowResult{verdict: engine.Drop, by: engine.DecidedRouting, hook: engine.HookPrerouting}
+	case m.Forward:
+		if !run(s.bases("forward"), engine.HookForward) || !run(s.bases("postrouting"), engine.HookPostrouting) {
+			return res
+		}
+	default:
+		if !run(s.bases("input"), engine.HookInput) {
+			return res
+		}
 	}
 	if sp.tracked {
 		s.ct.Confirm(&ctr, now)
@@ -279,7 +295,17 @@ func (sp *slowPacket) field(words string) (v slowVal, typ string, ok bool) {
 	case "meta mark":
 		return num(uint64(sp.m.Mark), "u32", true)
 	case "meta iifname":
-		return slowVal{typ: "ifname", name: strings.TrimRight(string(sp.m.Iifname[:]), "\x00")}, "ifname", true
+		name := strings.TrimRight(string(sp.m.Iifname[:]), "\x00")
+		if sp.hook == engine.HookPostrouting && p.IPVersion == 4 {
+			name = "" // ip_output hands postrouting no input device
+		}
+		return slowVal{typ: "ifname", name: name}, "ifname", true
+	case "meta oifname":
+		name := ""
+		if sp.hook == engine.HookForward || sp.hook == engine.HookPostrouting {
+			name = strings.TrimRight(string(sp.m.Oifname[:]), "\x00")
+		}
+		return slowVal{typ: "ifname", name: name}, "ifname", true
 	case "tcp sport":
 		return num(uint64(p.SrcPort), "port", l4(packet.ProtoTCP))
 	case "tcp dport":
@@ -427,6 +453,8 @@ func (s *slowEngine) match(sp *slowPacket, t *ruleset.Table, m *ruleset.Match) b
 		words = "meta mark"
 	case "iifname":
 		words = "meta iifname"
+	case "oifname":
+		words = "meta oifname"
 	}
 	v, typ, ok := sp.field(words)
 	if !ok {

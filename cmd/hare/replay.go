@@ -245,7 +245,8 @@ func runReplayWith(args []string, stdout, stderr io.Writer, skip func(path strin
 		}
 	}
 
-	if !f.table && !f.events && !f.packets || f.summary {
+	tracing := f.trace || f.traceAll || f.explain != 0
+	if !f.table && !f.events && !f.packets && !tracing || f.summary {
 		if f.output == "json" {
 			err = s.WriteJSON(bw)
 		} else {
@@ -253,7 +254,9 @@ func runReplayWith(args []string, stdout, stderr io.Writer, skip func(path strin
 		}
 	}
 	if rules != nil && err == nil {
-		rules.counters()
+		// The counters are left out of a trace or explanation, as the
+		// summary is, unless --summary asks for them.
+		rules.finish(!tracing || f.summary)
 		err = rules.err
 	}
 	if ferr := bw.Flush(); err == nil {

@@ -256,13 +256,21 @@ func (rr *rulesRun) write(b []byte) {
 	}
 }
 
-// counters writes the rule counters after the run.
-func (rr *rulesRun) counters() {
+// finish closes --emit's file and writes the rule counters (with
+// counters) after the run.
+func (rr *rulesRun) finish(counters bool) {
 	if rr.emit != nil {
 		if err := rr.emit.close(); err != nil && rr.err == nil {
 			rr.err = err
 		}
 	}
+	if counters {
+		rr.counters()
+	}
+}
+
+// counters writes the rule counters.
+func (rr *rulesRun) counters() {
 	cs := rr.comp.Counters()
 	if rr.json {
 		rr.write([]byte(`{"rule_counters":[`))

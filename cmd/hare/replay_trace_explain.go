@@ -168,7 +168,11 @@ func (t *traceRun) appendExplain(b []byte, r *report.PacketResult) []byte {
 			if *st.Matched {
 				b = fmt.Appendf(b, "matched (verdict %s)\n", st.Verdict)
 			} else {
-				b = fmt.Appendf(b, "did not match: %s (packet has %s)\n", st.Failed, st.Value)
+				v := "packet has " + st.Value
+				if st.Value == "none" {
+					v = "the packet has no such field"
+				}
+				b = fmt.Appendf(b, "did not match: %s (%s)\n", st.Failed, v)
 			}
 		case "return":
 			b = fmt.Appendf(b, "%send of chain %s: return\n", ind, st.Chain)
