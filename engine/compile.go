@@ -553,10 +553,10 @@ func compileMatch(m *ruleset.Match, sets map[string]*namedSet) (cond, error) {
 		x, maskX = b.X, b.Y
 	}
 	sel, ok := x.(*ruleset.Selector)
-	if !ok || len(sel.Args) > 0 {
+	if !ok || (len(sel.Args) > 0 && sel.Words[0] != "fib") {
 		return cd, &Error{m.X.Position(), "unsupported: match on " + exprKind(m.X)}
 	}
-	name := strings.Join(sel.Words, " ")
+	name := selectorName(sel)
 	st, ok := selectors[name]
 	if !ok || st.f == fNone {
 		return cd, &Error{sel.Pos, unsupportedSelector(name)}

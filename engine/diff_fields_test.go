@@ -77,6 +77,14 @@ func genFieldMatch(r *rand.Rand) string {
 			return "ct " + pick(r, []string{"original", "reply"}) + " proto-dst " + genValues(r, ports)
 		},
 	}
+	ms = append(ms,
+		func() string {
+			return "fib " + pick(r, []string{"saddr", "daddr", "saddr . iif", "daddr . iif"}) + " oif " + pick(r, []string{"exists", "missing", "2", `"eth0"`})
+		},
+		func() string {
+			return "fib " + pick(r, []string{"daddr", "daddr . iif"}) + " type " + genOp(r) + pick(r, []string{"local", "unicast", "multicast", "{ broadcast, multicast }"})
+		},
+	)
 	return pick(r, ms)()
 }
 

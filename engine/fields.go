@@ -90,6 +90,11 @@ const (
 	fCtPackets
 	fCtBytes
 	fCtAvgpkt
+
+	fFibOif // arg: fibDaddr, fibIif (fib.go)
+	fFibOifPresent
+	fFibOifname
+	fFibType
 )
 
 // Widths and symbol types of the new fields (value.go reads literals by
@@ -234,6 +239,9 @@ func init() {
 	for name, s := range extSelectors() {
 		moreSelectors[name] = s
 	}
+	for name, s := range fibSelectors() {
+		moreSelectors[name] = s
+	}
 	// Meta keys written without "meta" (nft's unqualified forms).
 	for _, k := range []string{"iif", "oif", "iiftype", "oiftype", "pkttype"} {
 		moreSelectors[k] = moreSelectors["meta "+k]
@@ -319,6 +327,13 @@ func refine(name string, st selector, rhs string) selector {
 				return selector{f: fIifname, t: tIfname}
 			}
 			return selector{f: fOifname, t: tIfname}
+		}
+	case fFibOif:
+		switch {
+		case rhs == "exists" || rhs == "missing":
+			st.f, st.t = fFibOifPresent, tPresence
+		case rhs != "" && (rhs[0] < '0' || rhs[0] > '9'):
+			st.f, st.t = fFibOifname, tIfname
 		}
 	case fCtSaddr4, fCtDaddr4:
 		if !strings.Contains(name, " ip ") && strings.Contains(rhs, ":") {

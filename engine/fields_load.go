@@ -106,8 +106,10 @@ func (cx *evalCtx) loadField(f field, arg uint32) (v u128, ok bool) {
 		return loadTransport(p, f, arg)
 	case f <= fExtField:
 		return cx.loadExt(f, arg)
+	case f <= fCtAvgpkt:
+		return cx.loadCt(f, arg)
 	}
-	return cx.loadCt(f, arg)
+	return cx.loadFib(f, arg)
 }
 
 // loadMeta reads a meta key (nft_meta_get_eval).

@@ -56,6 +56,9 @@ func fieldCases() []fieldCase {
 	ptb6 := pt.IPv6(fa6, fb6, pt.ProtoICMPv6, pt.ICMPv6PacketTooBig(fa6, fb6, 1280, pt.Head(v6, 48)))
 	mldq := pt.IPv6(fa6, netip.MustParseAddr("ff02::1"), pt.ProtoICMPv6,
 		pt.ICMPv6(fa6, netip.MustParseAddr("ff02::1"), 130, 0, []byte{0x27, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}))
+	bcast := pt.IPv4(fa4, netip.MustParseAddr("255.255.255.255"), pt.ProtoUDP, pt.UDP(fa4, netip.MustParseAddr("255.255.255.255"), 68, 67, nil))
+	dadDst := netip.MustParseAddr("ff02::1:ff00:1")
+	dad := pt.IPv6(netip.IPv6Unspecified(), dadDst, pt.ProtoICMPv6, pt.NeighborSolicitation(netip.IPv6Unspecified(), dadDst, fa6, nil))
 	sctp := pt.IPv4(fa4, fb4, pt.ProtoSCTP, pt.SCTP(5000, 38412, 0xabcdef01, pt.SCTPInit(1, 2, 3, 4, 5)))
 	dccp := pt.IPv4(fa4, fb4, pt.ProtoDCCP, pt.DCCPRequest(fa4, fb4, 1000, 5004, 1, 42))
 	esp := pt.IPv4(fa4, fb4, pt.ProtoESP, pt.ESP(0x100, 9, make([]byte, 16)))
@@ -203,6 +206,23 @@ func fieldCases() []fieldCase {
 		{"mh type 5", mh, true},
 		{"mh checksum 0xabcd", mh, true},
 		{"mh nexthdr 59", mh, true},
+
+		// fib on the kernel oracle's namespace (fib.go).
+		{"fib saddr . iif oif missing", v4, true},
+		{"fib saddr . iif oif missing", v6, true},
+		{"fib daddr oif exists", mldq, true},
+		{"fib daddr . iif oif 2", mldq, true},
+		{`fib daddr oif "eth0"`, mldq, true},
+		{"fib saddr oif exists", mldq, false},
+		{"fib saddr . iif oif exists", dad, true}, // nft_fib_v6_skip_icmpv6
+		{"fib saddr . mark . iif oif missing", v4, true},
+		{"fib daddr type local", v4, true},
+		{"fib daddr type local", v6, true},
+		{"fib daddr . iif type unicast", v6, true},
+		{"fib daddr type multicast", mldq, true},
+		{"fib daddr type { broadcast, multicast }", bcast, true},
+		{"fib daddr type broadcast", bcast, true},
+		{"fib daddr type broadcast", v4, false},
 	}
 }
 
@@ -245,7 +265,7 @@ func TestFields(t *testing.T) {
 // TestFieldsUnsupported: selectors outside the supported set fail Compile
 // with an *engine.Error naming them.
 func TestFieldsUnsupported(t *testing.T) {
-	for _, m := range []string{"meta skuid 0", "meta cpu 1", "meta hour \"10:00\"", "ct expiration 5s", "rt mtu 1500", "ether saddr . ip6 daddr { 00:11:22:33:44:55 . ::2 }"} {
+	for _, m := range []string{"meta skuid 0", "meta cpu 1", "meta hour \"10:00\"", "ct expiration 5s", "rt mtu 1500", "fib saddr type local", "ether saddr . ip6 daddr { 00:11:22:33:44:55 . ::2 }"} {
 		src := "table inet t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\t" + m + " counter\n\t}\n}\n"
 		_, err := engine.Compile(buildRuleset(t, src))
 		var ee *engine.Error

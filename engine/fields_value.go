@@ -20,7 +20,7 @@ func fieldTypeMax(t vtype) (uint64, bool) {
 		return 0x3f, true
 	case tECN:
 		return 3, true
-	case tPktType, tCtDir, tDCCPType:
+	case tPktType, tCtDir, tDCCPType, tFibAddrType:
 		return 0xff, true
 	case tIfindex:
 		return 0xffffffff, true

@@ -91,6 +91,9 @@ func (sp *slowPacket) moreField(words string) (v slowVal, typ string, ok, known 
 	case "meta oiftype":
 		return num(0, "iftype", false)
 	}
+	if strings.HasPrefix(words, "fib ") {
+		return sp.fib(strings.Fields(strings.TrimPrefix(words, "fib ")))
+	}
 	if strings.HasPrefix(words, "ct ") {
 		return sp.ctField(strings.TrimPrefix(words, "ct "))
 	}
@@ -356,13 +359,63 @@ func moreLiteral(typ, s string) (uint64, bool) {
 		return uint64(d), ok
 	}
 	v, ok := map[string]map[string]uint64{
-		"ecn":       {"not-ect": 0, "ect1": 1, "ect0": 2, "ce": 3},
-		"ethertype": {"ip": 0x800, "ip6": 0x86dd, "arp": 0x806, "vlan": 0x8100},
-		"pkttype":   {"host": 0, "broadcast": 1, "multicast": 2, "other": 3},
-		"presence":  {"missing": 0, "exists": 1},
-		"ct_dir":    {"original": 0, "reply": 1},
-		"dccp_type": {"request": 0, "response": 1, "data": 2, "ack": 3},
-		"iftype":    {"ether": 1, "loopback": 772},
+		"ecn":          {"not-ect": 0, "ect1": 1, "ect0": 2, "ce": 3},
+		"ethertype":    {"ip": 0x800, "ip6": 0x86dd, "arp": 0x806, "vlan": 0x8100},
+		"pkttype":      {"host": 0, "broadcast": 1, "multicast": 2, "other": 3},
+		"presence":     {"missing": 0, "exists": 1},
+		"ct_dir":       {"original": 0, "reply": 1},
+		"dccp_type":    {"request": 0, "response": 1, "data": 2, "ack": 3},
+		"iftype":       {"ether": 1, "loopback": 772},
+		"fib_oif":      {"missing": 0, "exists": 2}, // present: a device, whose index is never 0
+		"fib_addrtype": {"unicast": 1, "local": 2, "broadcast": 3, "anycast": 4, "multicast": 5},
 	}[typ][s]
 	return v, ok
+}
+
+// fib answers on the kernel oracle's namespace (see fib.go's model):
+// every unicast address is local, so a route lookup finds no device;
+// IPv6 multicast goes out the input interface (index 2); the kernel's
+// shortcuts for 0.0.0.0 to broadcast or 224.0.0.0/24, and for ICMPv6 from
+// :: to link-local, answer with the input interface.
+func (sp *slowPacket) fib(w []string) (slowVal, string, bool, bool) {
+	p := sp.p
+	if p.IPVersion == 0 {
+		return slowVal{}, "num", false, true
+	}
+	key := p.Src
+	iif := false
+	for _, x := range w[:len(w)-1] {
+		switch x {
+		case "daddr":
+			key = p.Dst
+		case "iif":
+			iif = true
+		}
+	}
+	bcast := netip.MustParseAddr("255.255.255.255")
+	if w[len(w)-1] == "type" {
+		t := uint64(2) // local
+		switch {
+		case p.Dst == bcast || p.Dst == netip.IPv4Unspecified():
+			t = 3
+		case p.Dst.IsMulticast():
+			t = 5
+		case iif:
+			t = 1
+		}
+		return slowVal{typ: "num", num: t}, "fib_addrtype", true, true
+	}
+	found := key.Is6() && key.IsMulticast()
+	if p.IPVersion == 4 && p.Src == netip.IPv4Unspecified() &&
+		(p.Dst == bcast || netip.MustParsePrefix("224.0.0.0/24").Contains(p.Dst)) {
+		found = true
+	}
+	if p.Proto == packet.ProtoICMPv6 && p.Src == netip.IPv6Unspecified() &&
+		(netip.MustParsePrefix("fe80::/10").Contains(p.Dst) || netip.MustParsePrefix("ff02::/16").Contains(p.Dst)) {
+		found = true
+	}
+	if !found {
+		return slowVal{typ: "iif", num: 0, name: ""}, "fib_oif", true, true
+	}
+	return slowVal{typ: "iif", num: 2, name: strings.TrimRight(string(sp.m.Iifname[:]), "\x00")}, "fib_oif", true, true
 }

@@ -417,7 +417,7 @@ func member(v slowVal, x ruleset.Expr, typ string) bool {
 			}
 			return netip.MustParseAddr(x.Text) == v.addr
 		case "iif":
-			if _, err := strconv.ParseUint(x.Text, 0, 32); err != nil {
+			if _, err := strconv.ParseUint(x.Text, 0, 32); err != nil && x.Text != "exists" && x.Text != "missing" {
 				return x.Text == v.name
 			}
 		case "ifname":
@@ -448,6 +448,13 @@ func (s *slowEngine) match(sp *slowPacket, t *ruleset.Table, m *ruleset.Match) b
 	}
 	sel := lhs.(*ruleset.Selector)
 	words := strings.Join(sel.Words, " ")
+	if len(sel.Args) > 0 { // fib operands
+		var ops []string
+		for _, a := range sel.Args {
+			ops = append(ops, a.(*ruleset.Value).Text)
+		}
+		words = "fib " + strings.Join(ops, " . ") + " " + strings.Join(sel.Words[1:], " ")
+	}
 	switch words {
 	case "mark":
 		words = "meta mark"
