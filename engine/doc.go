@@ -20,7 +20,19 @@
 // log.go, log_format.go) and the set statements meta mark, ct mark, ct
 // label, ct zone (before conntrack) and meta priority. ct helper set and
 // ct timeout set are refused: conntrack models neither helpers nor
-// per-connection timeout policies. Each rule carries a family/protocol guard,
+// per-connection timeout policies. Beyond those matches, the selectors of
+// fields.go: the ip and ip6 header fields (version, hdrlength, dscp, ecn,
+// length, id, frag-off, checksum, flowlabel), meta protocol, length,
+// pkttype, iif, oif, iiftype and oiftype (the replay's devices:
+// fields_load.go), the transport fields of tcp, udp, udplite, sctp, dccp,
+// ah, esp, icmp and icmpv6 (with nft's ICMP type dependencies), TCP options
+// (tcpopt.go, nft_exthdr_tcp_eval), IPv6 extension headers (exthdr.go,
+// ipv6_find_hdr over the decoder's recorded chain: `exthdr rt exists`,
+// `rt type 0`, frag, hbh, dst, mh fields), conntrack keys (fields_ct.go:
+// direction, mark, zone, l3proto, protocol, tuple addresses and ports,
+// packets, bytes, avgpkt; a new connection's pending entry counts), and fib
+// (fib.go: oif, oifname and type, on a model of the kernel oracle's
+// namespace). Each rule carries a family/protocol guard,
 // and each chain an index by packet class and destination port or ICMP type
 // (index.go), so a packet visits only the rules that can match it, in
 // order. Anything else fails Compile

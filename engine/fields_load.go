@@ -14,6 +14,9 @@ const (
 	// ReplayIftype is ARPHRD_NONE, the type of a TUN device (the kernel
 	// oracle's); a capture taken on Ethernet had ARPHRD_ETHER (1).
 	ReplayIftype = 0xfffe
+	// ReplayOifindex is the output interface of a forwarded packet
+	// (Meta.Forward), the next index.
+	ReplayOifindex = 3
 )
 
 // loadCond loads the field of cd, with its argument.
@@ -131,17 +134,28 @@ func (cx *evalCtx) loadMeta(f field) (u128, bool) {
 		return u128{lo: uint64(p.L3Len)}, true
 	case fMetaPkttype:
 		return u128{lo: pktType(p)}, true
-	case fIif:
-		return u128{lo: ReplayIfindex}, true
-	case fIiftype:
-		return u128{lo: ReplayIftype}, true
-	case fOiftype:
-		// No output device on prerouting and input:
-		// nft_meta_store_iftype fails (NFT_BREAK).
-		return u128{}, false
 	}
-	// fOif: nft_meta_store_ifindex stores 0 for no device.
-	return u128{}, true
+	// The input device is missing on IPv4 postrouting (as for iifname,
+	// load.go); the output device exists on forward and postrouting only.
+	in := !(cx.hook == HookPostrouting && p.IPVersion == 4)
+	out := cx.hook == HookForward || cx.hook == HookPostrouting
+	switch f {
+	case fIif:
+		// nft_meta_store_ifindex stores 0 for no device.
+		if in {
+			return u128{lo: ReplayIfindex}, true
+		}
+		return u128{}, true
+	case fOif:
+		if out {
+			return u128{lo: ReplayOifindex}, true
+		}
+		return u128{}, true
+	case fIiftype:
+		// nft_meta_store_iftype fails for no device: NFT_BREAK.
+		return u128{lo: ReplayIftype}, in
+	}
+	return u128{lo: ReplayIftype}, out
 }
 
 // pktType is the replay's skb->pkt_type: eth_type_trans derives it from

@@ -265,7 +265,7 @@ func TestFields(t *testing.T) {
 // TestFieldsUnsupported: selectors outside the supported set fail Compile
 // with an *engine.Error naming them.
 func TestFieldsUnsupported(t *testing.T) {
-	for _, m := range []string{"meta skuid 0", "meta cpu 1", "meta hour \"10:00\"", "ct expiration 5s", "rt mtu 1500", "fib saddr type local", "ether saddr . ip6 daddr { 00:11:22:33:44:55 . ::2 }"} {
+	for _, m := range []string{"meta skuid 0", "meta cpu 1", "meta hour \"10:00\"", "ct expiration 5s", "rt mtu 1500", "fib saddr type local", "ct id 5", "tcp option 255 exists", "srh tag 5", "meta time < \"2020-01-01\"", "ether saddr . ip6 daddr { 00:11:22:33:44:55 . ::2 }"} {
 		src := "table inet t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\t" + m + " counter\n\t}\n}\n"
 		_, err := engine.Compile(buildRuleset(t, src))
 		var ee *engine.Error
@@ -303,5 +303,47 @@ func TestFieldsNoAlloc(t *testing.T) {
 	run()
 	if n := testing.AllocsPerRun(20, run); n != 0 {
 		t.Fatalf("%v allocations per run of %d packets", n, len(cases))
+	}
+}
+
+// TestFieldsForwardDevices: on the forward path the output device exists
+// (meta oif is ReplayOifindex, oiftype its type), and on IPv4 postrouting
+// the input device does not (ip_output passes none: iif 0, iiftype breaks).
+func TestFieldsForwardDevices(t *testing.T) {
+	src := `table inet t {
+	chain f {
+		type filter hook forward priority 0;
+		meta oif 3 counter
+		meta oiftype 65534 counter
+		meta iif 2 counter
+		oifname "eth1" counter
+	}
+	chain p {
+		type filter hook postrouting priority 0;
+		meta iif 0 counter
+		meta iiftype 65534 counter
+		meta oif 3 counter
+	}
+	chain i {
+		type filter hook input priority 0;
+		meta oif 0 counter
+	}
+}
+`
+	c, err := engine.Compile(buildRuleset(t, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(conntrack.NewTable(conntrack.DefaultSettings(), nil), c)
+	var p packet.Parsed
+	p.DecodeIP(pt.IPv4(fa4, fb4, pt.ProtoUDP, pt.UDP(fa4, fb4, 1, 2, nil)))
+	var res engine.Result
+	m := engine.Meta{Iifname: engine.IfName("eth0"), Forward: true, Oifname: engine.IfName("eth1")}
+	e.Packet(&p, &m, 1, &res)
+	want := []uint64{1, 1, 1, 1, 1, 0, 1, 0}
+	for i, cv := range c.Counters() {
+		if cv.Packets != want[i] {
+			t.Errorf("counter %d (%s handle %d): %d packets, want %d", i, cv.Chain, cv.Handle, cv.Packets, want[i])
+		}
 	}
 }
