@@ -274,6 +274,9 @@ type counter struct {
 // its rule counters change after Compile (atomically). It is safe for
 // concurrent use; swap whole rulesets with an atomic.Pointer (see Engine).
 type Compiled struct {
+	// epoch is 1 + the time of the first packet, when the timeouts of
+	// declared set elements start (set.go).
+	epoch    atomic.Int64
 	chains   []chain
 	hooks    [numHooks][]int32 // base chain indices, in evaluation order
 	src      *ruleset.Ruleset
@@ -322,7 +325,7 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 			return nil, err
 		}
 		for _, ns := range sets {
-			if err := c.resolveVerdicts(ns, idx); err != nil {
+			if err := c.bindSet(ns, idx); err != nil {
 				return nil, err
 			}
 		}

@@ -59,6 +59,9 @@ func genMatch(r *rand.Rand) string {
 	if r.IntN(3) == 0 {
 		return genFieldMatch(r)
 	}
+	if r.IntN(5) == 0 {
+		return genSetMatch(r) // diff_sets_test.go
+	}
 	switch r.IntN(20) {
 	case 17:
 		return fmt.Sprintf("ip %s %s@%s", pick(r, []string{"saddr", "daddr"}), genOp(r), pick(r, []string{"s4", "i4"}))
@@ -125,6 +128,9 @@ func genRuleset(r *rand.Rand) string {
 				for range r.IntN(4) {
 					parts = append(parts, genMatch(r))
 				}
+				if r.IntN(6) == 0 {
+					parts = append(parts, genDynset(r))
+				}
 				if r.IntN(3) == 0 {
 					parts = append(parts, "counter")
 				}
@@ -142,6 +148,8 @@ func genRuleset(r *rand.Rand) string {
 					parts = append(parts, fmt.Sprintf("%s c%d", pick(r, []string{"jump", "goto"}), from+r.IntN(nreg-from)))
 				case k == 7:
 					parts = append(parts, pick(r, []string{"return", "continue"}))
+				case k == 8:
+					parts = append(parts, genVmap(r, from, nreg))
 				}
 				if len(parts) == 0 {
 					parts = append(parts, "counter")
@@ -184,6 +192,7 @@ func genSets(r *rand.Rand, b *strings.Builder) {
 	fmt.Fprintf(b, "\tset i4 { type ipv4_addr; flags interval;%s }\n", some(append(pool4[:len(pool4):len(pool4)], net4...)))
 	fmt.Fprintf(b, "\tset i6 { type ipv6_addr; flags interval;%s }\n", some(append(pool6[:len(pool6):len(pool6)], net6...)))
 	fmt.Fprintf(b, "\tset ports { type inet_service; flags interval;%s }\n", some(ports))
+	genMoreSets(r, b)
 }
 
 // flow is a connection the packet generator draws from.

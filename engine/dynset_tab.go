@@ -25,8 +25,11 @@ type dynTab struct {
 	gcInt   int64 // ns between collections of expired elements
 	// n counts the elements, expired ones included until collected, as
 	// the kernel's set->nelems does.
-	n      atomic.Int64
-	epoch  atomic.Int64 // 1 + the time of the first packet to use the set
+	n atomic.Int64
+	// epoch is the Compiled's: 1 + the time of its first packet, from
+	// which declared element timeouts run (the kernel counts from the
+	// ruleset load, which for a replay is its first packet).
+	epoch  *atomic.Int64
 	lastGC atomic.Int64
 	shards [dynShards]dynShard
 }
@@ -44,15 +47,14 @@ type dynShard struct {
 	vals []int32
 	// exp is each slot's deadline: 0 for an empty slot, never, a time
 	// in ns, or below 0 the negated timeout of an element of the
-	// declaration, which runs from the table's epoch (the ruleset load
-	// the kernel counts from is, for a replay, its first packet).
+	// declaration, which runs from the epoch.
 	exp []int64
 }
 
 // newDynTab returns a table for a set of the given size holding up to
 // elems declared elements.
 func newDynTab(regs int, size int64, elems int, timeout, gcInt int64) *dynTab {
-	d := &dynTab{regs: regs, size: size, timeout: timeout, gcInt: gcInt}
+	d := &dynTab{regs: regs, size: size, timeout: timeout, gcInt: gcInt, epoch: new(atomic.Int64)}
 	h := newHashTab(regs, 0)
 	d.seed = h.seed
 	want := max(int64(elems), size)
@@ -77,8 +79,7 @@ func (d *dynTab) deadline(e, now int64) int64 {
 	}
 	ep := d.epoch.Load()
 	if ep == 0 {
-		d.epoch.CompareAndSwap(0, now+1)
-		ep = d.epoch.Load()
+		ep = now + 1 // a lookup outside Engine.Packet (tests)
 	}
 	return ep - 1 - e
 }
@@ -126,23 +127,36 @@ func (d *dynTab) find(k []uint32, now int64) int32 {
 // for update). It returns false when the set is full (nft_dynset_new:
 // atomic_add_unless(&set->nelems, 1, set->size)) or its shard is.
 func (d *dynTab) put(k []uint32, val int32, exp, now int64, refresh bool) bool {
-	if d.size > 0 && d.n.Load() >= d.size {
-		d.gc(now)
-	}
 	s, h := d.shard(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, ok := s.probe(k, h, d.regs)
-	if ok {
-		if !d.alive(s.exp[i], now) {
-			// An expired element is replaced (nft_rhash_update finds
-			// no live element and inserts); it already counts in n.
-			s.exp[i], s.vals[i] = exp, val
-		} else if refresh && s.exp[i] != never {
-			s.exp[i] = exp
+	for collected := false; ; collected = true {
+		s.mu.Lock()
+		i, ok := s.probe(k, h, d.regs)
+		if ok {
+			if !d.alive(s.exp[i], now) {
+				// An expired element is replaced (nft_rhash_update
+				// finds no live element and inserts); it already
+				// counts in n.
+				s.exp[i], s.vals[i] = exp, val
+			} else if refresh && s.exp[i] != never {
+				s.exp[i] = exp
+			}
+			s.mu.Unlock()
+			return true
 		}
-		return true
+		if d.size > 0 && d.n.Load() >= d.size && !collected {
+			s.mu.Unlock()
+			d.gc(now)
+			continue
+		}
+		ok = d.insertAt(s, i, k, val, exp)
+		s.mu.Unlock()
+		return ok
 	}
+}
+
+// insertAt puts a new element in empty slot i of s, if the set and the
+// shard have room.
+func (d *dynTab) insertAt(s *dynShard, i uint64, k []uint32, val int32, exp int64) bool {
 	if 4*(s.used+1) > 3*len(s.exp) {
 		return false
 	}
@@ -199,15 +213,16 @@ func (d *dynTab) removeAt(s *dynShard, i uint64) {
 	s.used--
 }
 
-// gc removes expired elements, at most once per gcInt of packet time:
-// the kernel's set garbage collector runs every gc-interval, so an
-// expired element counts against the size until it has run.
+// gc removes expired elements when an add finds the set full, at most
+// once per gcInt of packet time: the kernel's set garbage collector runs
+// every gc-interval on its own clock, so an expired element counts
+// against the size until it has run (see DIFFERENCES.md).
 func (d *dynTab) gc(now int64) {
-	last := d.lastGC.Load()
-	if last != 0 && now-last < d.gcInt {
+	last := d.lastGC.Load() // 1 + the time of the last collection, 0 for none
+	if last != 0 && now-(last-1) < d.gcInt {
 		return
 	}
-	if !d.lastGC.CompareAndSwap(last, now) {
+	if !d.lastGC.CompareAndSwap(last, now+1) {
 		return
 	}
 	for si := range d.shards {

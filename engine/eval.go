@@ -135,6 +135,9 @@ type evalCtx struct {
 // (the caller's clock), through the hooks and puts its fate in r.
 func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 	c := e.rules.Load()
+	if c.epoch.Load() == 0 {
+		c.epoch.CompareAndSwap(0, now+1)
+	}
 	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule, r.Untracked = Accept, DecidedNone, HookUnknown, "", "", 0, false
 	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p), now: now, mark: m.Mark, tr: m.Trace, nftrace: m.Nftrace}
 	r.Mark, r.Priority = m.Mark, 0

@@ -444,6 +444,15 @@ func (d *dynTab) shardHas(k []uint32) bool {
 	return ok
 }
 
+// bindSet ties a table's set to the ruleset: the jump targets of a
+// verdict map, and the clock its declared element timeouts start from.
+func (c *Compiled) bindSet(ns *namedSet, index map[string]int32) error {
+	if ns.dyn != nil {
+		ns.dyn.epoch = &c.epoch
+	}
+	return c.resolveVerdicts(ns, index)
+}
+
 // resolveVerdicts turns the jump targets of a verdict map into chain
 // indexes, refusing unknown and base chains as nft does.
 func (c *Compiled) resolveVerdicts(ns *namedSet, index map[string]int32) error {

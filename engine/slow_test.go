@@ -25,6 +25,9 @@ type slowEngine struct {
 	ct       *conntrack.Table
 	counters map[slowCounterKey]uint64
 	order    []slowCounterKey
+	dyn      map[*ruleset.Set]*slowDyn // dynamic sets (slow_sets_test.go)
+	epoch    int64                     // the first packet's time
+	started  bool
 }
 
 type slowCounterKey struct {
@@ -109,11 +112,15 @@ type slowPacket struct {
 	ct        *conntrack.Table
 	ctr       *conntrack.Result // conntrack's result, once it ran
 	hook      engine.Hook       // the hook whose chains run
+	now       int64
 }
 
 func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowResult {
 	res := slowResult{verdict: engine.Accept}
-	sp := &slowPacket{p: p, m: m, state: "invalid", ct: s.ct}
+	sp := &slowPacket{p: p, m: m, state: "invalid", ct: s.ct, now: now}
+	if !s.started {
+		s.started, s.epoch, s.dyn = true, now, map[*ruleset.Set]*slowDyn{}
+	}
 	pre := s.bases("prerouting")
 	run := func(bs []slowBase, hook engine.Hook) bool {
 		sp.hook = hook
@@ -205,7 +212,18 @@ func (s *slowEngine) chain(sp *slowPacket, t *ruleset.Table, ch *ruleset.Chain, 
 rules:
 	for _, r := range ch.Rules {
 		for i, st := range r.Stmts {
+			if vm, ok := st.(*ruleset.VmapStmt); ok {
+				v, hit := s.vmapVerdict(sp, t, vm)
+				if !hit {
+					continue rules
+				}
+				st = &ruleset.VerdictStmt{Verdict: v}
+			}
 			switch st := st.(type) {
+			case *ruleset.DynsetStmt:
+				if !s.dynset(sp, t, st) {
+					continue rules
+				}
 			case *ruleset.Match:
 				if !s.match(sp, t, st) {
 					continue rules
@@ -433,6 +451,9 @@ func member(v slowVal, x ruleset.Expr, typ string) bool {
 func isFlagType(typ string) bool { return typ == "tcp_flag" || typ == "ct_state" }
 
 func (s *slowEngine) match(sp *slowPacket, t *ruleset.Table, m *ruleset.Match) bool {
+	if in, handled := s.setMatch(sp, t, m); handled {
+		return in
+	}
 	if ref, ok := m.Y.(*ruleset.SetRef); ok {
 		// A named set is the anonymous set of its elements.
 		for _, set := range t.Sets {
