@@ -204,7 +204,8 @@ type ObjectValue struct {
 	Name   string
 	// Counter: packets and bytes counted.
 	Packets, Bytes uint64
-	// Quota: its limit in bytes, bytes consumed, and whether it is `over`.
+	// Quota: its limit in bytes, bytes consumed (at most the limit, as
+	// the kernel lists it), and whether it is `over`.
 	Quota, Used uint64
 	Over        bool
 	// Limit: the declaration (also Over).
@@ -220,7 +221,8 @@ func (c *Compiled) Objects() []ObjectValue {
 		case o.ctr != nil:
 			v.Packets, v.Bytes = o.ctr.packets.Load(), o.ctr.bytes.Load()
 		case o.quota != nil:
-			v.Quota, v.Used, v.Over = o.quota.limit, o.quota.consumed.Load(), o.quota.invert
+			// nft_quota_do_dump reports at most the quota as used.
+			v.Quota, v.Used, v.Over = o.quota.limit, min(o.quota.consumed.Load(), o.quota.limit), o.quota.invert
 		case o.lim != nil:
 			v.Limit, v.Over = o.limSrc, o.limSrc.Over
 		}

@@ -16,7 +16,9 @@ type quota struct {
 // total with it exceeds the limit: nft_overquota tests consumed > quota
 // on the kernel the oracle runs (6.18; kernels before the 2025 fix "match
 // correctly when the quota just depleted" tested >=), so the packet that
-// reaches the limit exactly is still within it. Without `over` the
+// reaches the limit exactly is still within it (the kernel oracle pins it:
+// testdata/rules-oracle/limits.nft, `quota 168 bytes` on two 84-byte
+// replies). Without `over` the
 // rule goes on within the quota; with it, only beyond.
 func (q *quota) breaks(length uint32) bool {
 	over := q.consumed.Add(uint64(length)) > q.limit
