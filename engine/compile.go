@@ -586,6 +586,9 @@ func compileMatch(m *ruleset.Match, sets map[string]*namedSet) (cond, error) {
 	}
 	_, isSet := y.(*ruleset.SetExpr)
 	_, isList := y.(*ruleset.List)
+	if b, ok := y.(*ruleset.Binop); ok && b.Op == "/" {
+		return slashMatch(cd, m, b, st.t)
+	}
 	_, isOr := y.(*ruleset.Binop)
 	// Flag types: `ct state a,b` or `tcp flags syn` test bits (nft's
 	// implicit flag comparison); `!=` tests that none are set.

@@ -38,6 +38,9 @@ func genFieldMatch(r *rand.Rand) string {
 		func() string { return "tcp ackseq " + n(3) },
 		func() string { return "tcp doff " + pick(r, []string{"5", "> 5", "8"}) },
 		func() string { return "tcp window 65535" },
+		func() string {
+			return "tcp flags " + pick(r, []string{"syn", "ack", "syn,ack", "fin"}) + " / " + pick(r, []string{"syn,ack", "fin,syn,rst,ack", "syn"})
+		},
 		func() string { return "tcp urgptr " + n(2) },
 		func() string { return "tcp flags & (fin|syn|rst|ack) == " + pick(r, []string{"syn", "ack", "syn|ack"}) },
 		func() string {

@@ -29,6 +29,7 @@ const (
 	fMetaProtocol
 	fMetaLength
 	fMetaPkttype
+	fMetaSecpath
 	fIif
 	fOif
 	fIiftype
@@ -144,6 +145,8 @@ var moreSelectors = map[string]selector{
 	"meta protocol": {fMetaProtocol, tEtherType, 0},
 	"meta length":   {fMetaLength, tU32, 0},
 	"meta pkttype":  {fMetaPkttype, tPktType, 0},
+	"meta ipsec":    {fMetaSecpath, tPresence, 0},
+	"meta secpath":  {fMetaSecpath, tPresence, 0},
 	"meta iif":      {fIif, tIfindex, 0},
 	"meta oif":      {fOif, tIfindex, 0},
 	"meta iiftype":  {fIiftype, tIfType, 0},
@@ -365,4 +368,30 @@ func fieldGuard(f field) (ver, proto uint8) {
 		return 0, 58
 	}
 	return 0, 0
+}
+
+// slashMatch compiles `tcp flags syn / syn,ack`, nft's short form of
+// `tcp flags & (syn|ack) == syn`: the value under the mask.
+func slashMatch(cd cond, m *ruleset.Match, b *ruleset.Binop, t vtype) (cond, error) {
+	if cd.hasMask || !t.isBitmask() {
+		return cd, &Error{b.Pos, "unsupported: / on a value that is not flags"}
+	}
+	v, err := bits(b.X, t)
+	if err != nil {
+		return cd, err
+	}
+	mk, err := bits(b.Y, t)
+	if err != nil {
+		return cd, err
+	}
+	switch m.Op {
+	case "", "==":
+	case "!=":
+		cd.neg = true
+	default:
+		return cd, &Error{m.Pos, "unsupported: operator " + m.Op + " with /"}
+	}
+	cd.hasMask, cd.mask = true, mk
+	cd.set = ivset{{u128{lo: v}, u128{lo: v}}} // never holds for bits outside the mask
+	return cd, nil
 }

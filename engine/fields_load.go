@@ -134,6 +134,10 @@ func (cx *evalCtx) loadMeta(f field) (u128, bool) {
 		return u128{lo: uint64(p.L3Len)}, true
 	case fMetaPkttype:
 		return u128{lo: pktType(p)}, true
+	case fMetaSecpath:
+		// secpath_exists: only a packet IPsec decrypted on this host has
+		// one, and the replay decrypts nothing.
+		return u128{}, true
 	}
 	// The input device is missing on IPv4 postrouting (as for iifname,
 	// load.go); the output device exists on forward and postrouting only.

@@ -116,6 +116,8 @@ func fieldCases() []fieldCase {
 		{"meta iiftype 65534", v4, true},
 		{"meta iiftype ether", v4, false},
 		{"meta oif 0", v4, true},
+		{"meta ipsec missing", esp, true},
+		{"meta ipsec exists", esp, false},
 		{"meta oiftype 0", v4, false}, // no output device: NFT_BREAK (kernel oracle)
 
 		{"tcp sequence 0x01020304", v4, true},
@@ -128,6 +130,9 @@ func fieldCases() []fieldCase {
 		{"tcp flags & (syn|ack) == syn", v4, true},
 		{"tcp flags & (syn|ack) == syn", tcp4(ack), false},
 		{"tcp flags & (fin|syn|rst|psh|ack|urg) == ack|psh", tcp4(ack), true},
+		{"tcp flags syn / syn,ack", v4, true}, // nft's short form of & … ==
+		{"tcp flags syn / syn,ack", tcp4(ack), false},
+		{"tcp flags ack,psh / fin,syn,rst,psh,ack,urg", tcp4(ack), true},
 		{"tcp option maxseg exists", v4, true},
 		{"tcp option maxseg missing", tcp4(ack), true},
 		{"tcp option maxseg missing", udp4, true}, // no tcp dependency (rules.t any/tcpopt.t.payload)

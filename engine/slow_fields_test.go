@@ -86,6 +86,8 @@ func (sp *slowPacket) moreField(words string) (v slowVal, typ string, ok, known 
 		return slowVal{typ: "iif", num: 2, name: strings.TrimRight(string(sp.m.Iifname[:]), "\x00")}, "iif", true, true
 	case "meta iiftype":
 		return num(65534, "iftype", true)
+	case "meta ipsec", "meta secpath":
+		return num(0, "presence", true) // nothing is decrypted
 	case "meta oif":
 		return num(0, "iftype", true)
 	case "meta oiftype":

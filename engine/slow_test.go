@@ -491,6 +491,11 @@ func (s *slowEngine) match(sp *slowPacket, t *ruleset.Table, m *ruleset.Match) b
 	if mask != nil {
 		v.num &= literal(mask, typ)
 	}
+	if b, ok := m.Y.(*ruleset.Binop); ok && b.Op == "/" {
+		// flags v / m: (field & m) == v.
+		eq := v.num&literal(b.Y, typ) == literal(b.X, typ)
+		return eq != (m.Op == "!=")
+	}
 	_, isSet := m.Y.(*ruleset.SetExpr)
 	if isFlagType(typ) && mask == nil && !isSet && (m.Op == "" || m.Op == "!=") {
 		any := v.num&literal(m.Y, typ) != 0

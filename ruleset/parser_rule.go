@@ -287,7 +287,10 @@ func (p *parser) rhs() Expr {
 		for p.acceptPunct(",") {
 			l.Xs = append(l.Xs, p.concatExpr())
 		}
-		return l
+		x = l
+		if !p.isPunct("/") {
+			return l
+		}
 	}
 	if p.isPunct("/") {
 		// tcp flags syn / syn,ack: a mask.
