@@ -116,6 +116,7 @@ func genRuleset(r *rand.Rand) string {
 		fam := pick(r, []string{"ip", "ip6", "inet", "inet"})
 		fmt.Fprintf(&b, "table %s t%d {\n", fam, ti)
 		genSets(r, &b)
+		genObjects(r, &b) // diff_stmt_test.go
 		nreg := r.IntN(3)
 		type base struct{ hook, prio string }
 		var bases []base
@@ -130,6 +131,9 @@ func genRuleset(r *rand.Rand) string {
 				}
 				if r.IntN(6) == 0 {
 					parts = append(parts, genDynset(r))
+				}
+				for r.IntN(4) == 0 {
+					parts = append(parts, genStmt(r))
 				}
 				if r.IntN(3) == 0 {
 					parts = append(parts, "counter")
@@ -299,11 +303,15 @@ func diffRun(t testing.TB, src string, frames [][]byte) (compared, byRule int) {
 		if got != want {
 			t.Fatalf("packet %d (%x): engine %+v, reference %+v\nruleset:\n%s", i, fr, got, want, src)
 		}
+		if res.Mark != slow.lastMark {
+			t.Fatalf("packet %d (%x): engine mark %#x, reference %#x\nruleset:\n%s", i, fr, res.Mark, slow.lastMark, src)
+		}
 		compared++
 		if got.by == engine.DecidedRule {
 			byRule++
 		}
 	}
+	compareSlowObjects(t, c, slow, src) // diff_stmt_test.go
 	gotC := c.Counters()
 	wantC := slow.countersInOrder()
 	if len(gotC) != len(wantC) {

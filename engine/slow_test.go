@@ -28,6 +28,8 @@ type slowEngine struct {
 	dyn      map[*ruleset.Set]*slowDyn // dynamic sets (slow_sets_test.go)
 	epoch    int64                     // the first packet's time
 	started  bool
+	st       *slowState // stateful statements (slow_stmt_test.go)
+	lastMark uint32     // the last packet's mark after the ruleset
 }
 
 type slowCounterKey struct {
@@ -43,7 +45,7 @@ func newSlowEngine(rs *ruleset.Ruleset) *slowEngine {
 		for _, ch := range t.Chains {
 			for _, r := range ch.Rules {
 				for i, st := range r.Stmts {
-					if _, ok := st.(*ruleset.CounterStmt); ok {
+					if c, ok := st.(*ruleset.CounterStmt); ok && c.Name == nil {
 						s.order = append(s.order, slowCounterKey{t.Name, ch.Name, t.Family, r.Handle, i})
 					}
 				}
@@ -113,11 +115,13 @@ type slowPacket struct {
 	ctr       *conntrack.Result // conntrack's result, once it ran
 	hook      engine.Hook       // the hook whose chains run
 	now       int64
+	mark      uint32 // the packet's mark (meta mark set changes it)
 }
 
 func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowResult {
 	res := slowResult{verdict: engine.Accept}
-	sp := &slowPacket{p: p, m: m, state: "invalid", ct: s.ct, now: now}
+	sp := &slowPacket{p: p, m: m, state: "invalid", ct: s.ct, now: now, mark: m.Mark}
+	defer func() { s.lastMark = sp.mark }()
 	if !s.started {
 		s.started, s.epoch, s.dyn = true, now, map[*ruleset.Set]*slowDyn{}
 	}
@@ -229,6 +233,10 @@ rules:
 					continue rules
 				}
 			case *ruleset.CounterStmt:
+				if st.Name != nil {
+					s.stmt(sp, t, slowCounterKey{t.Name, ch.Name, t.Family, r.Handle, i}, st)
+					continue
+				}
 				s.counters[slowCounterKey{t.Name, ch.Name, t.Family, r.Handle, i}]++
 			case *ruleset.SimpleStmt: // notrack
 				if !sp.tracked {
@@ -236,6 +244,10 @@ rules:
 				}
 			case *ruleset.RejectStmt:
 				return "reject", t.Name, ch.Name, r.Handle
+			case *ruleset.LimitStmt, *ruleset.QuotaStmt, *ruleset.LogStmt, *ruleset.SetStmt:
+				if !s.stmt(sp, t, slowCounterKey{t.Name, ch.Name, t.Family, r.Handle, i}, st) {
+					continue rules
+				}
 			case *ruleset.VerdictStmt:
 				switch st.Kind {
 				case "accept", "drop":
@@ -311,7 +323,7 @@ func (sp *slowPacket) field(words string) (v slowVal, typ string, ok bool) {
 	case "meta nfproto":
 		return num(map[uint8]uint64{4: 2, 6: 10}[p.IPVersion], "nfproto", p.IPVersion != 0)
 	case "meta mark":
-		return num(uint64(sp.m.Mark), "u32", true)
+		return num(uint64(sp.mark), "u32", true)
 	case "meta iifname":
 		name := strings.TrimRight(string(sp.m.Iifname[:]), "\x00")
 		if sp.hook == engine.HookPostrouting && p.IPVersion == 4 {
