@@ -520,6 +520,35 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 			cr.ops[j].stmt = int16(i)
 		}
 	}
+	return withImplicitDeps(cr, r, cc.family, sets)
+}
+
+// withImplicitDeps puts in front of cr the matches nft adds to the rule on
+// its own (ruleset.ImplicitDeps: `reject with tcp reset` needs TCP, and
+// in inet tables `reject with icmp|icmpv6` needs IPv4|IPv6). The kernel
+// runs them as ordinary matches, so a UDP packet does not match `reject
+// with tcp reset` and goes on to the next rule. They report the reject
+// statement's index to the tracer.
+func withImplicitDeps(cr rule, r *ruleset.Rule, fam ruleset.Family, sets map[string]*namedSet) (rule, error) {
+	deps := ruleset.ImplicitDeps(r.Stmts, fam)
+	if len(deps) == 0 {
+		return cr, nil
+	}
+	at := int16(0)
+	for i, s := range r.Stmts {
+		if _, ok := s.(*ruleset.RejectStmt); ok {
+			at = int16(i)
+		}
+	}
+	ops := make([]op, 0, len(deps)+len(cr.ops))
+	for _, d := range deps {
+		cd, err := compileMatch(d.Match, sets)
+		if err != nil {
+			return rule{}, err
+		}
+		ops = append(ops, op{kind: opMatch, cond: cd, stmt: at})
+	}
+	cr.ops = append(ops, cr.ops...)
 	return cr, nil
 }
 

@@ -147,7 +147,14 @@ func genRuleset(r *rand.Rand) string {
 				case k < 5:
 					parts = append(parts, "drop")
 				case k == 5:
-					parts = append(parts, "reject")
+					rj := []string{"reject", "reject with tcp reset", "reject with icmpx type admin-prohibited"}
+					if fam != "ip6" {
+						rj = append(rj, "reject with icmp type host-unreachable")
+					}
+					if fam != "ip" {
+						rj = append(rj, "reject with icmpv6 type admin-prohibited")
+					}
+					parts = append(parts, pick(r, rj))
 				case k == 6 && from < nreg:
 					parts = append(parts, fmt.Sprintf("%s c%d", pick(r, []string{"jump", "goto"}), from+r.IntN(nreg-from)))
 				case k == 7:

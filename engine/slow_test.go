@@ -215,6 +215,9 @@ func (s *slowEngine) chain(sp *slowPacket, t *ruleset.Table, ch *ruleset.Chain, 
 	}
 rules:
 	for _, r := range ch.Rules {
+		if !slowRejectApplies(sp, t.Family, r) {
+			continue
+		}
 		for i, st := range r.Stmts {
 			if vm, ok := st.(*ruleset.VmapStmt); ok {
 				v, hit := s.vmapVerdict(sp, t, vm)
@@ -541,4 +544,25 @@ func (s *slowEngine) countersInOrder() []uint64 {
 		out[i] = s.counters[k]
 	}
 	return out
+}
+
+// slowRejectApplies: nft makes a rule whose reject needs a protocol match
+// only packets of that protocol (reject with tcp reset: TCP; in inet,
+// with icmp: IPv4, with icmpv6: IPv6), wherever the reject is in the rule.
+func slowRejectApplies(sp *slowPacket, fam ruleset.Family, r *ruleset.Rule) bool {
+	for _, st := range r.Stmts {
+		rj, ok := st.(*ruleset.RejectStmt)
+		if !ok {
+			continue
+		}
+		switch {
+		case rj.With == "tcp" && (sp.p.Proto != packet.ProtoTCP || sp.p.IPVersion == 0):
+			return false
+		case fam == ruleset.FamilyInet && rj.With == "icmp" && sp.p.IPVersion != 4:
+			return false
+		case fam == ruleset.FamilyInet && rj.With == "icmpv6" && sp.p.IPVersion != 6:
+			return false
+		}
+	}
+	return true
 }

@@ -126,9 +126,10 @@ func (p *jsonPrinter) rule(t *Table, c *Chain, r *Rule) jv {
 		ro = ro.with("comment", jstr(r.Comment))
 	}
 	pc := ctx{family: t.Family, opts: p.opts}
-	drop, th := redundantDeps(r.Stmts, t.Family)
+	stmts := listedDeps(r.Stmts, t.Family)
+	drop, th := redundantDeps(stmts, t.Family)
 	exprs := jarr{}
-	for i, s := range r.Stmts {
+	for i, s := range stmts {
 		if drop[i] {
 			continue
 		}

@@ -15,9 +15,10 @@ var l4Selectors = map[string]string{"tcp": "tcp", "udp": "udp", "udplite": "udpl
 // dependency nft adds implicitly, as the kernel listing shows them (see
 // redundantDeps).
 func ruleString(r *Rule, pc ctx) string {
-	drop, th := redundantDeps(r.Stmts, pc.family)
+	stmts := listedDeps(r.Stmts, pc.family)
+	drop, th := redundantDeps(stmts, pc.family)
 	var parts []string
-	for i, s := range r.Stmts {
+	for i, s := range stmts {
 		if drop[i] {
 			continue
 		}
