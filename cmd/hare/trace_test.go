@@ -27,8 +27,7 @@ import (
 // by its position in its chain: the kernel's trace names a rule by its
 // text, which the kernel's listing maps to a position (texts are unique
 // per chain in these rulesets); hare's by handle. Rule texts and
-// "packet:" lines are also compared as text, and must agree except for the
-// differences listed in knownTextDiffs.
+// "packet:" lines are also compared as text and must be equal.
 
 const traceRefs = "../../testdata/rules-oracle"
 
@@ -174,14 +173,14 @@ func TestTraceMatchesKernel(t *testing.T) {
 						switch a.kind {
 						case "packet":
 							packetLines++
-							if a.text == b.text || knownTextDiff(a.text, b.text) {
+							if a.text == b.text {
 								packetAgree++
 							} else {
 								t.Errorf("packet %d: packet line\nkernel: %s\nhare:   %s", k.N, a.text, b.text)
 							}
 						case "rule":
 							ruleLines++
-							if a.text == b.text || knownTextDiff(a.text, b.text) {
+							if a.text == b.text {
 								ruleAgree++
 							} else {
 								t.Errorf("packet %d: rule text\nkernel: %s\nhare:   %s", k.N, a.text, b.text)
@@ -194,14 +193,6 @@ func TestTraceMatchesKernel(t *testing.T) {
 	}
 	t.Logf("kernel trace: %d packets (%d traced), %d trace lines agree on table/chain/rule/verdict; packet: lines %d/%d equal as text, rule lines %d/%d",
 		packets, traced, steps, packetAgree, packetLines, ruleAgree, ruleLines)
-}
-
-// knownTextDiff reports whether the kernel's and hare's texts of a line
-// differ only as documented: ruleset's printer does not add the `meta
-// l4proto tcp` nft lists before a `reject with tcp reset` in an inet table
-// (a printer gap, reported; the rule is the same by position).
-func knownTextDiff(kernel, hare string) bool {
-	return strings.Replace(kernel, "meta l4proto tcp counter packets 0 bytes 0 reject with tcp reset", "counter packets 0 bytes 0 reject with tcp reset", 1) == hare
 }
 
 // hareTraces runs hare replay with the reference's settings and returns
