@@ -40,7 +40,8 @@
 // mis-evaluation.
 //
 // Two oracles check it: the kernel (TestKernelOracle, outputs of the kernel
-// oracle with -f in testdata/rules-oracle) and a slow interpreter over the
+// oracle with -f in testdata/rules-oracle, and TestKernelLogLines, the
+// kernel's own log lines in testdata/log-oracle) and a slow interpreter over the
 // AST on random rulesets and packets (diff_test.go).
 //
 // The topology is the kernel oracle's: every packet arrives on one

@@ -279,6 +279,18 @@ func (l *logger) udp(skb []byte, proto uint8, fragment bool, off int) bool {
 	return false
 }
 
+// ip6 prints an IPv6 address as the kernel's %pI6 does: eight groups of
+// four hex digits, never shortened (2001:0db8:0000:…).
+func (l *logger) ip6(a []byte) {
+	for i := 0; i < 16; i += 2 {
+		if i > 0 {
+			l.b = append(l.b, ':')
+		}
+		l.hex2(a[i], hexDigits)
+		l.hex2(a[i+1], hexDigits)
+	}
+}
+
 // isIP6Ext is nf_ip6_ext_hdr: hop-by-hop, routing, fragment, ESP, AH,
 // destination options (No Next Header ends the walk before).
 func isIP6Ext(h uint8) bool {
@@ -297,9 +309,9 @@ func (l *logger) ipv6(skb []byte, off int, recurse bool) {
 	}
 	ih := skb[off:]
 	l.s("SRC=")
-	l.b = netip.AddrFrom16([16]byte(ih[8:24])).AppendTo(l.b)
+	l.ip6(ih[8:24])
 	l.s(" DST=")
-	l.b = netip.AddrFrom16([16]byte(ih[24:40])).AppendTo(l.b)
+	l.ip6(ih[24:40])
 	l.s(" ")
 	w := binary.BigEndian.Uint32(ih)
 	l.kv("LEN=", uint64(binary.BigEndian.Uint16(ih[4:]))+40)

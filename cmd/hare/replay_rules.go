@@ -25,7 +25,12 @@ Ruleset:
         prerouting chains, input chains; a new connection is confirmed only
         when its packet is accepted. With --packets each line ends with the
         verdict and the rule (table, chain, handle) or policy that decided
-        it; the rule counters are printed after the run. A construct hare
+        it; the rule counters, then the named counters and quotas (as nft
+        list counters/quotas shows them) are printed after the run. Each
+        log statement a packet runs prints, before its line, "log LEVEL: "
+        or "nflog group N: " and the line Linux's nf_log_syslog writes
+        ("PREFIX IN=kor0 OUT= MAC= SRC=... PROTO=TCP SPT=... SYN URGP=0 ").
+        Limits run on the capture's clock (--clock). A construct hare
         does not evaluate yet is an error naming it and its file:line:col.
           hare replay --rules host.nft --packets trace.pcap
   --emit FILE
@@ -100,6 +105,7 @@ type rulesRun struct {
 	buf  []byte
 	err  error
 	emit *emitter // --emit, or nil
+	logs []byte   // the packet's log lines (replay_log.go)
 
 	trace *traceRun        // --trace, --trace-all, --explain, or nil
 	topo  *engine.Topology // --inside, --topology, or nil
@@ -155,6 +161,7 @@ func setupRules(f *replayFlags, tr *report.Tracker, w io.Writer) (*rulesRun, err
 func (rr *rulesRun) filter(t *conntrack.Table, p *packet.Parsed, now int64, res *conntrack.Result) {
 	if t != rr.tab {
 		rr.tab, rr.eng = t, engine.New(t, rr.comp) // a fresh table per capture
+		rr.eng.SetLogSink(rr.logSink)              // replay_log.go
 	}
 	if rr.topo != nil {
 		rr.topo.Route(p, &rr.meta)
@@ -163,6 +170,7 @@ func (rr *rulesRun) filter(t *conntrack.Table, p *packet.Parsed, now int64, res 
 		rr.trace.before(&rr.meta)
 	}
 	rr.eng.Packet(p, &rr.meta, now, &rr.res)
+	rr.flushLogs()
 	if rr.trace != nil {
 		rr.trace.after(p, &rr.meta, &rr.res)
 	}
@@ -282,6 +290,7 @@ func (rr *rulesRun) counters() {
 				c.Family.String(), c.Table, c.Chain, c.Handle, c.Packets, c.Bytes))
 		}
 		rr.write([]byte("]}\n"))
+		rr.objects()
 		return
 	}
 	rr.write([]byte("\nrule counters:\n"))
@@ -289,4 +298,5 @@ func (rr *rulesRun) counters() {
 		rr.write(fmt.Appendf(nil, "  %s %s %s handle %d: %d packets %d bytes\n",
 			c.Family, c.Table, c.Chain, c.Handle, c.Packets, c.Bytes))
 	}
+	rr.objects()
 }
