@@ -175,6 +175,7 @@ type op struct {
 	ctr  *counter
 	cond cond
 	stmt int16   // index of the statement it came from in ruleset.Rule.Stmts (trace.go)
+	nat  NATKind // a NAT statement's verdict (nat.go)
 	x    *stmtOp // limit, quota, log, set statements (stmt.go)
 }
 
@@ -251,6 +252,7 @@ type chain struct {
 	order  int     // declaration order among base chains
 	rules  []rule
 	idx    chainIndex
+	nat    bool // type nat (nat.go)
 	// src is the source rule of each compiled rule (same order), so
 	// Update can tell which rules a change left alone.
 	src []*ruleset.Rule
@@ -376,7 +378,18 @@ func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
 }
 
 func baseChain(cc *chain, ch *ruleset.Chain, f ruleset.Family) error {
-	if ch.Type != "filter" {
+	switch ch.Type {
+	case "filter":
+	case "nat":
+		cc.nat = true
+	case "route":
+		// A route chain is a filter chain on output that re-routes the
+		// packet when a mark or address changed (nf_route_table); the
+		// replay topology never runs output chains.
+		if ch.Hook != "output" {
+			return &Error{ch.Pos, sprintf("chain type route is only valid on the output hook (chain %s)", ch.Name)}
+		}
+	default:
 		return &Error{ch.Pos, sprintf("unsupported: chain type %s (chain %s)", ch.Type, ch.Name)}
 	}
 	if len(ch.Devices) > 0 {
@@ -401,6 +414,16 @@ func baseChain(cc *chain, ch *ruleset.Chain, f ruleset.Family) error {
 	if cc.prio <= PriorityDefrag {
 		return &Error{ch.Pos, sprintf("unsupported: priority %d runs before defrag (%d)", cc.prio, PriorityDefrag)}
 	}
+	if cc.nat {
+		// nft_chain_nat_init and nf_nat_register_fn: no NAT on forward,
+		// and NAT runs after conntrack (the kernel answers EOPNOTSUPP).
+		if cc.hook == HookForward {
+			return &Error{ch.Pos, sprintf("chain type nat is not valid on the forward hook (chain %s)", ch.Name)}
+		}
+		if cc.prio <= PriorityConntrack {
+			return &Error{ch.Pos, sprintf("nat chain %s: priority %d must be above conntrack's (%d)", ch.Name, cc.prio, PriorityConntrack)}
+		}
+	}
 	switch ch.Policy {
 	case "", "accept":
 		cc.policy = Accept
@@ -423,6 +446,12 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 		}
 		n0 := len(cr.ops)
 		switch s := s.(type) {
+		case *ruleset.NatStmt:
+			o, err := compileNat(cc, s)
+			if err != nil {
+				return rule{}, err
+			}
+			cr.ops = append(cr.ops, o)
 		case *ruleset.Match:
 			cd, err := compileMatch(s, sets)
 			if err != nil {

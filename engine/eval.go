@@ -102,6 +102,10 @@ type Result struct {
 	// Priority its skb priority (meta priority set; 0 unless set).
 	Mark     uint32
 	Priority uint32
+	// NAT is the NAT statement that accepted the packet in a nat chain,
+	// if any. hare does not perform the translation yet (nat.go): the
+	// packet went on untranslated.
+	NAT NATKind
 
 	entry conntrack.Entry // scratch for ct status
 	logEv LogEvent        // scratch for the log sink
@@ -129,6 +133,7 @@ type evalCtx struct {
 	tr      Tracer // Meta.Trace: nil unless tracing
 	nftrace bool   // skb->nf_trace
 	failOp  int32  // while tracing: the op a rule stopped at (actBreak)
+	natDone uint8  // NAT bindings set up so far (natBit), nat.go
 }
 
 // Packet runs p, a decoded and reassembled IP datagram arriving at time now
@@ -140,7 +145,7 @@ func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 	}
 	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule, r.Untracked = Accept, DecidedNone, HookUnknown, "", "", 0, false
 	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p), now: now, mark: m.Mark, tr: m.Trace, nftrace: m.Nftrace}
-	r.Mark, r.Priority = m.Mark, 0
+	r.Mark, r.Priority, r.NAT = m.Mark, 0, NATNone
 
 	pre := c.hooks[HookPrerouting]
 	i := 0
@@ -241,7 +246,7 @@ type frame struct {
 // (accepted by this chain); otherwise r holds the final verdict.
 func (c *Compiled) runBase(cx *evalCtx, bi int32, h Hook) bool {
 	base := &c.chains[bi]
-	if !familyMatches(base, cx.p) {
+	if !familyMatches(base, cx.p) || base.nat && cx.natSkips(h) {
 		return true
 	}
 	r := cx.r
@@ -363,6 +368,10 @@ func (c *Compiled) evalRule(cx *evalCtx, rl *rule) (action, int32) {
 				cx.untracked = true
 			}
 		case opVerdict:
+			if o.nat != NATNone {
+				cx.natDone |= natBit(cx.hook)
+				cx.r.NAT = o.nat
+			}
 			return o.act, o.target
 		case opVmap:
 			act, target, ok := cx.vmap(o.cond.lk)
