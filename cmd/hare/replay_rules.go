@@ -235,6 +235,11 @@ func (rr *rulesRun) packet(r *report.PacketResult) {
 		default:
 			by = res.By.String()
 		}
+		if res.NAT != engine.NATNone {
+			// engine/nat.go: the nat chain's decision is the kernel's,
+			// the translation is not performed yet.
+			by += "; " + res.NAT.String() + " not applied (hare does not translate yet)"
+		}
 	case report.OutcomeHeld:
 		verdict = "held"
 	default:
