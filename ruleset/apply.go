@@ -9,12 +9,26 @@ import "strings"
 type Ruleset struct {
 	Tables []*Table
 
+	srcs map[string][]byte // source texts, for error carets
+
 	nextTable uint64
 }
 
-// Build applies the commands of f to an empty ruleset.
+// Build applies the commands of f to an empty ruleset, then checks the
+// result as nft would before loading it (Check).
 func Build(f *File) (*Ruleset, error) {
-	rs := &Ruleset{}
+	rs, err := build(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := Check(rs); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+func build(f *File) (*Ruleset, error) {
+	rs := &Ruleset{srcs: f.srcs}
 	for _, c := range f.Commands {
 		if err := rs.Apply(c); err != nil {
 			return nil, err

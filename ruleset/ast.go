@@ -41,6 +41,9 @@ func familyFromString(s string) Family {
 // commands in source order. A table block is a single Command.
 type File struct {
 	Commands []*Command
+
+	// srcs holds the text of every file read, for error carets.
+	srcs map[string][]byte
 }
 
 // Command is one top-level command: a table block (Verb "" and Kind

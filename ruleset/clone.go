@@ -13,7 +13,7 @@ import "slices"
 // commits whole or not at all), so the ruleset in force is never half
 // changed. Copying pointers is cheap: 10,000 rules are 80 kB of slices.
 func (rs *Ruleset) Clone() *Ruleset {
-	out := &Ruleset{Tables: make([]*Table, len(rs.Tables)), nextTable: rs.nextTable}
+	out := &Ruleset{Tables: make([]*Table, len(rs.Tables)), nextTable: rs.nextTable, srcs: rs.srcs}
 	for i, t := range rs.Tables {
 		nt := *t
 		nt.Flags = slices.Clip(t.Flags)

@@ -24,6 +24,7 @@ func Parse(name string, src []byte, cfg Config) (*File, error) {
 	if err != nil {
 		return nil, ErrorList{err}
 	}
+	f.srcs = pp.srcs
 	return f, nil
 }
 

@@ -188,9 +188,18 @@ func (p *parser) lhsTerm() Expr {
 			x = &Binop{Pos: x.Position(), Op: t.text, X: x, Y: p.primary()}
 			continue
 		}
+		// nft's keyword spellings of the bitwise operators (parser_bison.y
+		// and_expr, exclusive_or_expr, inclusive_or_expr, shift_expr).
+		if op, ok := wordOps[t.text]; ok && t.kind == tokWord {
+			p.i++
+			x = &Binop{Pos: x.Position(), Op: op, X: x, Y: p.primary()}
+			continue
+		}
 		return x
 	}
 }
+
+var wordOps = map[string]string{"and": "&", "or": "|", "xor": "^", "lshift": "<<", "rshift": ">>"}
 
 func (p *parser) selectorOrValue() Expr {
 	t := p.peek()
