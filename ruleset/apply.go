@@ -14,18 +14,10 @@ type Ruleset struct {
 	nextTable uint64
 }
 
-// Build applies the commands of f to an empty ruleset, then checks the
-// result as nft would before loading it (Check).
-func Build(f *File) (*Ruleset, error) {
-	rs, err := build(f)
-	if err != nil {
-		return nil, err
-	}
-	if err := Check(rs); err != nil {
-		return nil, err
-	}
-	return rs, nil
-}
+// Build applies the commands of f to an empty ruleset. It does not
+// validate the rules as nft would; Check does (hare ruleset check runs
+// both).
+func Build(f *File) (*Ruleset, error) { return build(f) }
 
 func build(f *File) (*Ruleset, error) {
 	rs := &Ruleset{srcs: f.srcs}

@@ -1,7 +1,5 @@
 package ruleset
 
-
-
 // Check validates a built ruleset as nft 1.0.6 does before it sends a
 // batch to the kernel (its evaluation step, evaluate.c, and the checks
 // the kernel makes when it receives the rules): symbols of each
@@ -27,8 +25,9 @@ type checker struct {
 	rs   *Ruleset
 	errs ErrorList
 
-	t  *Table
-	ch *Chain
+	t   *Table
+	ch  *Chain
+	raw bool // the rule being checked holds a RawStmt
 }
 
 // errAt records an error at p, underlining the token there.
@@ -60,5 +59,3 @@ func (c *checker) table(t *Table) {
 		}
 	}
 }
-
-

@@ -232,6 +232,9 @@ func runTLine(tl tLine) (res tResult, construct, detail string) {
 			if err == nil {
 				rs, err = ruleset.Build(f)
 			}
+			if err == nil && tl.fail {
+				err = ruleset.Check(rs)
+			}
 			if err != nil {
 				rejected++
 				if !tl.fail {

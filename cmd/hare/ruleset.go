@@ -11,7 +11,7 @@ import (
 
 func rulesetHelp(w io.Writer) {
 	io.WriteString(w, `Usage:
-  hare ruleset check FILE       parse FILE; print errors as file:line:col
+  hare ruleset check FILE       parse and check FILE as nft -c would; print errors as file:line:col
   hare ruleset print [-a] FILE  print FILE as "nft list ruleset" would after "nft -f FILE"
   hare ruleset print -j FILE    print FILE as "nft -j list ruleset" would (libnftables JSON, with handles)
 
@@ -60,6 +60,10 @@ func runRuleset(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	rs, err := ruleset.Build(f)
+	if err == nil {
+		// what nft refuses to load is neither valid nor printable
+		err = ruleset.Check(rs)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError
