@@ -366,7 +366,8 @@ func (c *checker) rhs(y Expr, ts []*dtype) {
 	case *MapElem:
 		c.rhs(y.Key, ts)
 	case *Binop:
-		if y.Op == "|" || y.Op == "&" || y.Op == "^" {
+		// "flags a,b / c,d" is value / mask, both of the flag type
+		if y.Op == "|" || y.Op == "&" || y.Op == "^" || y.Op == "/" {
 			c.rhs(y.X, ts)
 			c.rhs(y.Y, ts)
 		}
