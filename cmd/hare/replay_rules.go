@@ -135,6 +135,11 @@ func setupRules(f *replayFlags, tr *report.Tracker, w io.Writer) (*rulesRun, err
 	if err != nil {
 		return nil, err
 	}
+	// What nft -f would refuse is refused here too, with nft's message
+	// (the same check as hare ruleset check).
+	if err := ruleset.Check(rs); err != nil {
+		return nil, err
+	}
 	comp, err := engine.Compile(rs)
 	if err != nil {
 		return nil, err
