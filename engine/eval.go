@@ -123,7 +123,9 @@ type evalCtx struct {
 	status    uint64
 	e         *Engine
 	r         *Result
-	class     uint8 // classOf(p), for the chain indexes
+	class     uint8          // classOf the packet, for the chain indexes
+	l4proto   packet.IPProto // nftTransport(p)
+	hasL4     bool
 	addr      pktAddrs
 	now       int64  // the caller's clock (set element timeouts, limits)
 	mark      uint32 // the packet's mark (meta mark set changes it)
@@ -144,7 +146,9 @@ func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 		c.epoch.CompareAndSwap(0, now+1)
 	}
 	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule, r.Untracked = Accept, DecidedNone, HookUnknown, "", "", 0, false
-	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, class: classOf(p), now: now, mark: m.Mark, tr: m.Trace, nftrace: m.Nftrace}
+	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, now: now, mark: m.Mark, tr: m.Trace, nftrace: m.Nftrace}
+	cx.l4proto, cx.hasL4 = nftTransport(p)
+	cx.class = classOf(p.IPVersion, cx.l4proto, cx.hasL4)
 	r.Mark, r.Priority, r.NAT = m.Mark, 0, NATNone
 
 	pre := c.hooks[HookPrerouting]

@@ -46,7 +46,7 @@ func be32at(b []byte, off int) (u128, bool) {
 // l4 returns the transport header of protocol proto, nil if p has none
 // (nft's implicit `meta l4proto` dependency, and no header to load from).
 func l4(p *packet.Parsed, proto packet.IPProto) []byte {
-	if p.Proto != proto || p.L4Off == 0 || p.IPVersion == 0 {
+	if got, ok := nftTransport(p); !ok || got != proto || p.IPVersion == 0 {
 		return nil
 	}
 	return p.Transport()

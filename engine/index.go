@@ -49,18 +49,20 @@ type chainIndex struct {
 	keys keyTable
 }
 
-// classOf is the class of p.
-func classOf(p *packet.Parsed) uint8 {
+// classOf is the class of a packet of IP version ver whose transport
+// protocol, as nf_tables sees it, is proto (hasL4: its header is there;
+// see nftTransport).
+func classOf(ver uint8, proto packet.IPProto, hasL4 bool) uint8 {
 	var v uint8
-	switch p.IPVersion {
+	switch ver {
 	case 4:
 		v = 1
 	case 6:
 		v = 2
 	}
 	l4 := uint8(l4Other)
-	if p.L4Off != 0 {
-		switch p.Proto {
+	if hasL4 {
+		switch proto {
 		case packet.ProtoTCP:
 			l4 = l4TCP
 		case packet.ProtoUDP:

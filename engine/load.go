@@ -47,7 +47,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return u128{lo: uint64(p.HopLimit)}, true
 	case fL4Proto:
-		return u128{lo: uint64(p.Proto)}, p.IPVersion != 0
+		return u128{lo: uint64(cx.l4proto)}, p.IPVersion != 0
 	case fNfproto:
 		switch p.IPVersion {
 		case 4:
@@ -73,7 +73,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return v, true
 	case fTCPSport, fTCPDport, fTCPFlags:
-		if p.Proto != packet.ProtoTCP || p.L4Off == 0 {
+		if cx.l4proto != packet.ProtoTCP || !cx.hasL4 {
 			return v, false
 		}
 		switch f {
@@ -84,7 +84,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return u128{lo: uint64(p.TCP.Flags)}, true
 	case fUDPSport, fUDPDport:
-		if p.Proto != packet.ProtoUDP || p.L4Off == 0 {
+		if cx.l4proto != packet.ProtoUDP || !cx.hasL4 {
 			return v, false
 		}
 		if f == fUDPSport {
@@ -92,7 +92,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return u128{lo: uint64(p.DstPort)}, true
 	case fICMPType, fICMPCode:
-		if p.Proto != packet.ProtoICMP || p.L4Off == 0 {
+		if cx.l4proto != packet.ProtoICMP || !cx.hasL4 {
 			return v, false
 		}
 		if f == fICMPType {
@@ -100,7 +100,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return u128{lo: uint64(p.ICMP.Code)}, true
 	case fICMPv6Type, fICMPv6Code:
-		if p.Proto != packet.ProtoICMPv6 || p.L4Off == 0 {
+		if cx.l4proto != packet.ProtoICMPv6 || !cx.hasL4 {
 			return v, false
 		}
 		if f == fICMPv6Type {
@@ -113,6 +113,20 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		return cx.ctStatus()
 	}
 	return v, false
+}
+
+// nftTransport is the upper-layer protocol nf_tables gives a packet's
+// rules (meta l4proto, and the dependency of every tcp/udp/icmp/icmpv6
+// match) and whether its header can be read. For IPv6 it is not always the
+// protocol conntrack tracks: nft_set_pktinfo_ipv6 calls ipv6_find_hdr with
+// IP6_FH_F_AUTH, which stops at an Authentication Header, so behind an AH
+// meta l4proto is ah (51) and no transport match applies, while conntrack
+// (ipv6_skip_exthdr) walks past the AH to the ICMPv6, TCP or UDP behind it.
+func nftTransport(p *packet.Parsed) (packet.IPProto, bool) {
+	if p.IPVersion == 6 && p.Ext.Seen.Has(packet.ExtAH) {
+		return packet.ProtoAH, false
+	}
+	return p.Proto, p.L4Off != 0
 }
 
 // ctStatus reads the entry's status bits; a packet without an entry has

@@ -298,7 +298,17 @@ func (sp *slowPacket) field(words string) (v slowVal, typ string, ok bool) {
 	num := func(n uint64, typ string, ok bool) (slowVal, string, bool) {
 		return slowVal{typ: "num", num: n}, typ, ok
 	}
-	l4 := func(proto packet.IPProto) bool { return p.Proto == proto && p.L4Off != 0 }
+	// nf_tables' transport protocol: for IPv6, the walk over extension
+	// headers stops at an AH (ipv6_find_hdr with IP6_FH_F_AUTH)
+	l4proto, hasL4 := p.Proto, p.L4Off != 0
+	if p.IPVersion == 6 {
+		for _, h := range p.Ext.Headers() {
+			if h.Kind == packet.ExtAH {
+				l4proto, hasL4 = packet.ProtoAH, false
+			}
+		}
+	}
+	l4 := func(proto packet.IPProto) bool { return l4proto == proto && hasL4 }
 	switch words {
 	case "ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr":
 		want := uint8(4)
@@ -322,7 +332,7 @@ func (sp *slowPacket) field(words string) (v slowVal, typ string, ok bool) {
 		}
 		return num(uint64(p.IP()[6]), "proto", true)
 	case "meta l4proto":
-		return num(uint64(p.Proto), "proto", p.IPVersion != 0)
+		return num(uint64(l4proto), "proto", p.IPVersion != 0)
 	case "meta nfproto":
 		return num(map[uint8]uint64{4: 2, 6: 10}[p.IPVersion], "nfproto", p.IPVersion != 0)
 	case "meta mark":

@@ -61,7 +61,7 @@ func tcpOptSelectors() map[string]selector {
 // cannot be read (nft_tcp_header_pointer: data offset below 20 or past
 // the captured bytes) or the option is absent or too short.
 func tcpOption(p *packet.Parsed, kind uint8, need int) (opt []byte, ok bool) {
-	if p.Proto != packet.ProtoTCP || p.L4Off == 0 {
+	if proto, ok := nftTransport(p); !ok || proto != packet.ProtoTCP {
 		return nil, false
 	}
 	th := p.Transport()
