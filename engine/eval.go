@@ -123,9 +123,7 @@ type evalCtx struct {
 	status    uint64
 	e         *Engine
 	r         *Result
-	class     uint8          // classOf the packet, for the chain indexes
-	l4proto   packet.IPProto // nftTransport(p)
-	hasL4     bool
+	class     uint8 // classOf the packet, for the chain indexes
 	addr      pktAddrs
 	now       int64  // the caller's clock (set element timeouts, limits)
 	mark      uint32 // the packet's mark (meta mark set changes it)
@@ -147,8 +145,8 @@ func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 	}
 	r.Verdict, r.By, r.Hook, r.Table, r.Chain, r.Rule, r.Untracked = Accept, DecidedNone, HookUnknown, "", "", 0, false
 	cx := evalCtx{p: p, m: m, ctState: ctBitInvalid, e: e, r: r, now: now, mark: m.Mark, tr: m.Trace, nftrace: m.Nftrace}
-	cx.l4proto, cx.hasL4 = nftTransport(p)
-	cx.class = classOf(p.IPVersion, cx.l4proto, cx.hasL4)
+	l4proto, hasL4 := nftTransport(p)
+	cx.class = classOf(p.IPVersion, l4proto, hasL4)
 	r.Mark, r.Priority, r.NAT = m.Mark, 0, NATNone
 
 	pre := c.hooks[HookPrerouting]

@@ -47,7 +47,8 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return u128{lo: uint64(p.HopLimit)}, true
 	case fL4Proto:
-		return u128{lo: uint64(cx.l4proto)}, p.IPVersion != 0
+		proto, _ := nftTransport(p)
+		return u128{lo: uint64(proto)}, p.IPVersion != 0
 	case fNfproto:
 		switch p.IPVersion {
 		case 4:
@@ -73,7 +74,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return v, true
 	case fTCPSport, fTCPDport, fTCPFlags:
-		if cx.l4proto != packet.ProtoTCP || !cx.hasL4 {
+		if proto, ok := nftTransport(p); !ok || proto != packet.ProtoTCP {
 			return v, false
 		}
 		switch f {
@@ -84,7 +85,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return u128{lo: uint64(p.TCP.Flags)}, true
 	case fUDPSport, fUDPDport:
-		if cx.l4proto != packet.ProtoUDP || !cx.hasL4 {
+		if proto, ok := nftTransport(p); !ok || proto != packet.ProtoUDP {
 			return v, false
 		}
 		if f == fUDPSport {
@@ -92,7 +93,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return u128{lo: uint64(p.DstPort)}, true
 	case fICMPType, fICMPCode:
-		if cx.l4proto != packet.ProtoICMP || !cx.hasL4 {
+		if proto, ok := nftTransport(p); !ok || proto != packet.ProtoICMP {
 			return v, false
 		}
 		if f == fICMPType {
@@ -100,7 +101,7 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		}
 		return u128{lo: uint64(p.ICMP.Code)}, true
 	case fICMPv6Type, fICMPv6Code:
-		if cx.l4proto != packet.ProtoICMPv6 || !cx.hasL4 {
+		if proto, ok := nftTransport(p); !ok || proto != packet.ProtoICMPv6 {
 			return v, false
 		}
 		if f == fICMPv6Type {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hare-fw/hare/conntrack"
+	"github.com/hare-fw/hare/engine"
 )
 
 // kernelRun is what the kernel made of one capture under one ruleset: a
@@ -21,8 +22,13 @@ import (
 type kernelRun struct {
 	settings *conntrack.Settings
 	packets  map[uint64]kernelPacket
-	emitted  map[uint64][]string // what a reject sent, the oracle's summaries
+	emitted  map[uint64][]string // what a reject sent, the oracle's summaries; nil: not recorded
 	counters []kernelCounter
+	// logs are the prefixes of the ruleset's `log group N` messages per
+	// packet (oracleLogs); objects the named counters and quotas, as
+	// `nft -j list ruleset` lists them (compareObjects).
+	logs    *oracleLogs
+	objects []byte
 }
 
 type kernelPacket struct {
@@ -68,7 +74,8 @@ func readText(t *testing.T, path string) string {
 // readRef reads a .ref: the settings are baseline (testdata/rules-oracle/
 // sysctl.txt) with the file's sysctl lines applied over it.
 func readRef(t *testing.T, path, baseline string) *kernelRun {
-	run := &kernelRun{settings: conntrack.DefaultSettings(), packets: map[uint64]kernelPacket{}, emitted: map[uint64][]string{}}
+	run := &kernelRun{settings: conntrack.DefaultSettings(), packets: map[uint64]kernelPacket{}, emitted: map[uint64][]string{},
+		logs: &oracleLogs{kernel: map[uint64][]string{}}, objects: []byte(`{"nftables":[]}`)}
 	applySettings(t, run.settings, baseline)
 	for i, l := range strings.Split(strings.TrimRight(readText(t, path), "\n"), "\n") {
 		if err := run.refLine(t, l); err != nil {
@@ -84,6 +91,15 @@ func (run *kernelRun) refLine(t *testing.T, l string) error {
 	case len(f) == 0 || strings.HasPrefix(l, "#"):
 	case f[0] == "sysctl":
 		applySettings(t, run.settings, l)
+	case f[0] == "log" && len(f) > 2:
+		n, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil {
+			return err
+		}
+		_, prefix, _ := strings.Cut(strings.TrimPrefix(l, "log "), " ")
+		run.logs.kernel[n] = append(run.logs.kernel[n], prefix)
+	case f[0] == "objects" && len(f) > 1:
+		run.objects = []byte(strings.TrimPrefix(l, "objects "))
 	case f[0] == "emit" && len(f) > 2:
 		n, err := strconv.ParseUint(f[1], 10, 64)
 		if err != nil {
@@ -130,14 +146,15 @@ func readLegacy(t *testing.T, dir string) *kernelRun {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 16<<20)
+	recorded := false // references trimmed without the emitted field
 	for sc.Scan() {
 		var k struct {
-			N         uint64   `json:"n"`
-			RX        int      `json:"rx"`
-			Skipped   string   `json:"skipped"`
-			Verdict   string   `json:"verdict"`
-			DroppedAt string   `json:"dropped_at"`
-			Emitted   []string `json:"emitted"`
+			N         uint64    `json:"n"`
+			RX        int       `json:"rx"`
+			Skipped   string    `json:"skipped"`
+			Verdict   string    `json:"verdict"`
+			DroppedAt string    `json:"dropped_at"`
+			Emitted   *[]string `json:"emitted"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &k); err != nil {
 			t.Fatal(err)
@@ -150,14 +167,22 @@ func readLegacy(t *testing.T, dir string) *kernelRun {
 			p = kernelPacket{Verdict: "unseen"}
 		}
 		run.packets[k.N] = p
-		if len(k.Emitted) > 0 {
-			run.emitted[k.N] = k.Emitted
+		if k.Emitted != nil {
+			recorded = true
+			if len(*k.Emitted) > 0 {
+				run.emitted[k.N] = *k.Emitted
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
+	if !recorded {
+		run.emitted = nil
+	}
 	run.counters = legacyCounters(t, filepath.Join(dir, "nft-counters.json"))
+	run.logs = newOracleLogs(t, filepath.Join(dir, "packets.jsonl"))
+	run.objects = []byte(readText(t, filepath.Join(dir, "nft-counters.json")))
 	return run
 }
 
@@ -184,10 +209,39 @@ func legacyCounters(t *testing.T, path string) []kernelCounter {
 		}
 		for _, e := range r.Expr {
 			var c struct{ Packets, Bytes uint64 }
-			if raw, ok := e["counter"]; ok && json.Unmarshal(raw, &c) == nil {
+			// a `counter name "c"` reference is a string: a named counter
+			// (compareObjects)
+			if raw, ok := e["counter"]; ok && raw[0] != '"' && json.Unmarshal(raw, &c) == nil {
 				out = append(out, kernelCounter{r.Family, r.Table, r.Chain, r.Handle, c.Packets, c.Bytes})
 			}
 		}
 	}
 	return out
+}
+
+// oraclePacket is a record of the oracle's packets.jsonl (the fields the
+// kernel log test reads).
+type oraclePacket struct {
+	N         uint64 `json:"n"`
+	RX        int    `json:"rx"`
+	Skipped   string `json:"skipped"`
+	Verdict   string `json:"verdict"`
+	DroppedAt string `json:"dropped_at"`
+}
+
+func loadRuleset(t testing.TB, path string) *engine.Compiled {
+	t.Helper()
+	c, err := compileRuleset(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// kernelSettings applies the conntrack settings of an oracle run's
+// sysctl.txt.
+func kernelSettings(t *testing.T, path string) *conntrack.Settings {
+	s := conntrack.DefaultSettings()
+	applySettings(t, s, readText(t, path))
+	return s
 }

@@ -35,6 +35,9 @@
 #                               reached netfilter: rx 0) or skipped (not replayed)
 #   emit N SUMMARY              what the kernel sent for a rejected record N, in
 #                               the oracle's summary form (replay.py summarize)
+#   log N PREFIX                the prefix of a `log group N` message of the ruleset
+#                               for record N (packets.jsonl ruleset_log)
+#   objects JSON                the named counters and quotas, as nft -j lists them
 #   counter FAMILY TABLE CHAIN HANDLE PACKETS BYTES
 #                               every counter of the ruleset's rules (nft -j list
 #                               ruleset, the oracle's own tables left out), in order
@@ -254,6 +257,8 @@ with open(os.path.join(out, "packets.jsonl")) as f:
         recs.append((r["n"], v))
         for e in r.get("emitted") or []:
             emits.append("emit %d %s" % (r["n"], e))
+        for e in r.get("ruleset_log") or []:
+            emits.append("log %d %s" % (r["n"], e))
 i = 0
 while i < len(recs):
     j = i
@@ -275,6 +280,10 @@ for it in doc.get("nftables", []):
         if isinstance(c, dict):
             lines.append("counter %s %s %s %d %d %d" % (r["family"], r["table"], r["chain"], r["handle"],
                                                         c["packets"], c["bytes"]))
+objs = [it for it in doc.get("nftables", []) for k in ("counter", "quota")
+        if k in it and not it[k]["table"].startswith("oracle")]
+if objs:
+    lines.append("objects " + json.dumps({"nftables": objs}, separators=(",", ":")))
 print("\n".join(lines))
 EOF
 
