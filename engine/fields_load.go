@@ -207,11 +207,14 @@ func loadTransport(p *packet.Parsed, f field, arg uint32) (u128, bool) {
 		// NFT_EXTHDR_F_PRESENT nft_exthdr_tcp_eval says missing for
 		// any packet whose TCP header it cannot read: a UDP packet has
 		// no option maxseg.
+		// Only IP packets reach the hooks: for anything else (which
+		// Packet may still be given) the field is absent, like every
+		// other packet field.
 		_, ok := tcpOption(p, uint8(arg), 1)
 		if ok {
 			return u128{lo: 1}, true
 		}
-		return u128{}, true
+		return u128{}, p.IPVersion != 0
 	case fTCPOptField:
 		off, n := int(arg>>8&0xff), int(arg>>16&0xff)
 		opt, ok := tcpOption(p, uint8(arg), off+n)
