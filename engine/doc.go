@@ -9,9 +9,30 @@
 // This first slice supports families ip, ip6 and inet, filter chains, and
 // the common matches (addresses, protocols, ports, tcp flags, ct state and
 // status, meta iifname/oifname/nfproto/l4proto/mark, icmp and icmpv6
-// types), anonymous sets and named sets of ipv4_addr, ipv6_addr,
-// inet_service and inet_proto (single values in a hash, intervals and
-// prefixes sorted and merged for binary search; see set.go), and
+// types), sets and maps (set.go, map.go, concat.go, dynset.go): anonymous
+// and named sets of ipv4_addr, ipv6_addr, ether_addr (declared only: the
+// engine sees no link header, so `ether saddr` is refused), inet_service,
+// inet_proto, ifname, mark, ct_state, ct_status, icmp(v6)_type and
+// icmp(v6)_code, or typeof keys; flags constant, interval, timeout,
+// dynamic; concatenations (`ip saddr . tcp dport`, `meta l4proto . th
+// dport`, ranges and prefixes per component with flags interval); verdict
+// maps (`KEY vmap { k : verdict }`, `vmap @m`: a hit gives the element's
+// verdict, jumps included in the loop check; a miss ends the rule, as
+// nft_lookup's NFT_BREAK); data maps for statements; and dynamic sets
+// (`add`, `update`, `delete @s { KEY [timeout T] }`, element and set
+// timeouts on the packet's clock, `size`: an add to a full set ends the
+// rule). Exact keys are one hash lookup (hashTab over the key's 32-bit
+// registers, as the kernel lays concatenations out), intervals a binary
+// search, interval concatenations a scan of their ranges; dynamic sets
+// live in a sharded table (dynTab), the one mutable part of a Compiled
+// besides counters, safe for concurrent packets and allocation-free.
+//
+// Data maps for statements: a statement compiles `KEY map { k : v }` or
+// `KEY map @m` with compileMapLookup(expr, sets, destType), which checks
+// the values against the destination's type (tU32 for meta mark and ct
+// mark, for instance), and at run time calls cx.mapLookup(l) for the u128
+// value; ok false means no element matched or a key component is missing,
+// and the statement must end the rule (NFT_BREAK). Neither allocates. And
 // statements (accept, drop, reject as a verdict, jump, goto, return,
 // continue, counter, notrack), and the stateful statements of stmt.go:
 // limit (nft_limit's token bucket on the caller's clock, limit.go), quota
