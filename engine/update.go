@@ -108,6 +108,7 @@ func (r *rule) jumps() bool {
 // onto c's compiled rule.
 func (c *Compiled) keepState(prev *Compiled) {
 	c.keepObjects(prev) // objects.go
+	c.keepDynSets(prev)
 	old := map[*ruleset.Rule]*rule{}
 	for i := range prev.chains {
 		ch := &prev.chains[i]
@@ -120,6 +121,32 @@ func (c *Compiled) keepState(prev *Compiled) {
 		for j, r := range ch.src {
 			if o, ok := old[r]; ok {
 				ch.rules[j].takeState(o)
+			}
+		}
+	}
+}
+
+// keepDynSets gives each dynamic set of c whose declaration is unchanged
+// in prev (same table, same source set) the elements the packet path
+// added to it in prev: the kernel keeps a set's contents when other
+// parts of the ruleset change. Rules reach a set's contents through its
+// namedSet, so moving the table moves them for every rule.
+func (c *Compiled) keepDynSets(prev *Compiled) {
+	for _, nt := range c.tables {
+		for _, pt := range prev.tables {
+			if pt.t.Family != nt.t.Family || pt.t.Name != nt.t.Name {
+				continue
+			}
+			for _, s := range nt.t.Sets {
+				ns, ps := nt.sets[s.Name], pt.sets[s.Name]
+				if ns == nil || ps == nil || ns.dyn == nil || ps.dyn == nil {
+					continue
+				}
+				for _, old := range pt.t.Sets {
+					if old.Name == s.Name && sameSet(old, s) {
+						ns.dyn = ps.dyn
+					}
+				}
 			}
 		}
 	}

@@ -290,3 +290,51 @@ func TestApplyNoAllocsAfter(t *testing.T) {
 		t.Fatalf("%v allocations per run", n)
 	}
 }
+
+// TestApplyKeepsDynamicSets: a change that takes the full-compile path
+// (here a new chain) keeps what the packet path added to an unchanged
+// dynamic set, as the kernel keeps a set's contents.
+func TestApplyKeepsDynamicSets(t *testing.T) {
+	c, err := compileString(`table inet f {
+	set seen { type ipv4_addr; size 100; flags dynamic; }
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ip saddr @seen counter
+		ip saddr 0.0.0.0/0 add @seen { ip saddr }
+	}
+}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(conntrack.NewTable(conntrack.DefaultSettings(), nil), c)
+	var (
+		p   packet.Parsed
+		res engine.Result
+		m   = engine.Meta{Iifname: engine.IfName("eth0")}
+	)
+	var frame []byte
+	for _, f := range benchPackets(t) {
+		if p.DecodeIP(f); p.IPVersion == 4 {
+			frame = f
+			break
+		}
+	}
+	send := func() uint64 {
+		p.DecodeIP(frame)
+		eng.Packet(&p, &m, 1, &res)
+		return eng.Rules().Counters()[0].Packets
+	}
+	if n := send(); n != 0 {
+		t.Fatalf("first packet counted %d times before its source was added", n)
+	}
+	if err := applyText(eng, "add chain inet f other"); err != nil {
+		t.Fatal(err)
+	}
+	if eng.Rules() == c {
+		t.Fatal("the ruleset did not change")
+	}
+	if n := send(); n != 1 {
+		t.Errorf("after a full recompile the set lost its element: counter %d, want 1", n)
+	}
+}
