@@ -480,16 +480,23 @@ func (p *parser) elemOpts(x Expr) Expr {
 func (p *parser) dynset() Stmt {
 	t := p.next()
 	s := &DynsetStmt{Pos: t.pos, Op: t.text, Set: p.next().text}
+	s.Key, s.Timeout, s.Stmts = p.elemBody()
+	return s
+}
+
+// elemBody reads the `{ KEY [timeout T] [STMT...] }` of a set statement
+// or a meter.
+func (p *parser) elemBody() (key Expr, timeout string, stmts []Stmt) {
 	p.expectPunct("{")
-	s.Key = p.concatExpr()
+	key = p.concatExpr()
 	if p.acceptWord("timeout") {
-		s.Timeout = p.name()
+		timeout = p.name()
 	}
 	for !p.isPunct("}") {
-		s.Stmts = append(s.Stmts, p.stmt())
+		stmts = append(stmts, p.stmt())
 	}
 	p.expectPunct("}")
-	return s
+	return key, timeout, stmts
 }
 
 func (p *parser) meter() Stmt {
@@ -498,15 +505,7 @@ func (p *parser) meter() Stmt {
 	if p.acceptWord("size") {
 		s.Size = p.number()
 	}
-	p.expectPunct("{")
-	s.Key = p.concatExpr()
-	if p.acceptWord("timeout") {
-		s.Timeout = p.name()
-	}
-	for !p.isPunct("}") {
-		s.Stmts = append(s.Stmts, p.stmt())
-	}
-	p.expectPunct("}")
+	s.Key, s.Timeout, s.Stmts = p.elemBody()
 	return s
 }
 
