@@ -13,7 +13,7 @@ import (
 func TestReplayLogLines(t *testing.T) {
 	capPath := "../../../shared/testdata/pcaps/icmp_echo_5-pings.pcap"
 	if _, err := os.Stat(capPath); err != nil {
-		t.Skip("shared corpus not found")
+		t.Skipf("skipping: shared capture corpus not found at %s (it lives in ../shared beside the repository)", capPath)
 	}
 	var stdout, stderr bytes.Buffer
 	if rc := runReplay([]string{"--rules", "../../testdata/log-oracle/log.nft", "--packets", capPath}, &stdout, &stderr); rc != exitOK {
@@ -46,7 +46,7 @@ func TestReplayNamedObjects(t *testing.T) {
 	const name = "mixed_wikipedia_http-dns-mdns_ipv4-ipv6"
 	capPath := "../../../shared/testdata/pcaps/" + name + ".pcap"
 	if _, err := os.Stat(capPath); err != nil {
-		t.Skip("shared corpus not found")
+		t.Skipf("skipping: shared capture corpus not found at %s (it lives in ../shared beside the repository)", capPath)
 	}
 	var stdout, stderr bytes.Buffer
 	// The kernel oracle replays at top speed; a frozen clock is the
