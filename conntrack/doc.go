@@ -52,4 +52,12 @@
 // looking at every shard in turn rather than 8 buckets); when none can be
 // found the packet is dropped with ReasonTableFull. Both are counted in
 // Stats (EarlyDrop, Drop): never silent.
+//
+// # Saving and restoring
+//
+// Save (SaveFile) writes every entry, with all of its tracking state, to a
+// versioned, checksummed file; Restore (RestoreFile) loads one into a table
+// all or nothing, each entry keeping the time it had left (persist.go).
+// A daemon saves when it stops and restores when it starts, so a restart
+// drops no established connection.
 package conntrack

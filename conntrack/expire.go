@@ -101,13 +101,25 @@ func (t *Table) Reap(now int64, budget int) int {
 // Expire removes every expired entry. It visits the whole table, one shard
 // at a time; use Reap on the packet path.
 func (t *Table) Expire(now int64) int {
+	var res Result
 	n := 0
-	for range t.shards {
-		sh := &t.shards[int(t.reapNext.Load())%len(t.shards)]
+	for si := range t.shards {
+		sh := &t.shards[si]
 		sh.mu.Lock()
-		budget := int(sh.nslots) + 1
+		for i := range sh.nslots {
+			if sh.live(i) && sh.at(i).deadline <= now {
+				t.destroy(sh, i, sh.at(i).deadline, &res)
+				sh.stats.Expired++
+				n++
+				if res.nev == len(res.events) {
+					sh.mu.Unlock()
+					t.flush(&res)
+					sh.mu.Lock()
+				}
+			}
+		}
 		sh.mu.Unlock()
-		n += t.Reap(now, budget)
+		t.flush(&res)
 	}
 	return n
 }
