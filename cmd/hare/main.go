@@ -3,6 +3,7 @@
 // Usage:
 //
 //	hare replay [flags] CAPTURE...   summarise pcap / pcapng captures
+//	hare run -c FILE                 run the firewall
 //	hare version                     print the version
 //	hare help [COMMAND]              print help
 //
@@ -38,6 +39,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{name: "replay", summary: "read pcap / pcapng captures and summarise what they contain", run: runReplay, help: replayHelp},
+		{name: "run", summary: "run the firewall (hare run -c hare.toml)", run: runRun, help: runUsage},
 		{name: "ruleset", summary: "check or print an nftables ruleset file", run: runRuleset, help: rulesetHelp},
 		{name: "version", summary: "print the version of this binary", run: runVersion},
 		{name: "help", summary: "print help about hare or a command", run: runHelp},

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hare-fw/hare/daemon"
+	"github.com/hare-fw/hare/datapath"
+)
+
+func runUsage(w io.Writer) {
+	io.WriteString(w, `Usage:
+  hare run -c FILE          run the firewall as FILE (TOML) configures it
+  hare run --check -c FILE  check FILE and its ruleset, then exit
+
+Flags:
+  -c, --config FILE  the configuration (default /etc/hare/hare.toml);
+                     configs/hare.toml documents every key
+  --check            validate the configuration and compile the ruleset
+                     as the daemon would, print "FILE: ok" or the first
+                     error as file:line[:col]: message, and exit
+
+Signals: SIGHUP reloads the configuration and the ruleset (a bad one is
+refused, logged, and the running one stays; connections survive);
+SIGTERM and SIGINT stop: the workers drain, the datapath is closed (its
+kernel rules removed), and the process exits.
+
+Exit status: 0 success, 1 an invalid configuration or a failure, 2 a
+usage error.
+`)
+}
+
+// datapathOpeners open the datapaths built into this binary, by [datapath]
+// kind. Each datapath package adds its entry in a file of its own
+// (run_nfqueue.go, run_afpacket.go).
+var datapathOpeners = map[string]daemon.Opener{}
+
+// openDatapath opens the datapath c names.
+func openDatapath(c *daemon.Config, log *slog.Logger) (datapath.Datapath, error) {
+	open, ok := datapathOpeners[c.Datapath.Kind]
+	if !ok {
+		return nil, fmt.Errorf("datapath kind %q is not built into this hare", c.Datapath.Kind)
+	}
+	return open(c, log)
+}
+
+// runRun is "hare run".
+func runRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { runUsage(stderr) }
+	path := "/etc/hare/hare.toml"
+	fs.StringVar(&path, "c", path, "configuration file")
+	fs.StringVar(&path, "config", path, "configuration file")
+	check := fs.Bool("check", false, "check the configuration and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "hare run: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *check {
+		c, err := daemon.Check(path)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitError
+		}
+		fmt.Fprintf(stdout, "%s: ok (ruleset %s)\n", path, c.Ruleset.File)
+		return exitOK
+	}
+	c, err := daemon.LoadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
+	d, err := daemon.New(c, daemon.Options{Open: openDatapath, LogOutput: stderr})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
+	return serve(d)
+}
+
+// serve runs d until SIGTERM or SIGINT, reloading on SIGHUP.
+func serve(d *daemon.Daemon) int {
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
+	if err := d.Start(); err != nil {
+		d.Log().Error("start failed", "error", err.Error())
+		return exitError
+	}
+	notify("READY=1")
+	for s := range sig {
+		if s == syscall.SIGHUP {
+			notify("RELOADING=1")
+			d.Reload() // logs and counts its own failure
+			notify("READY=1")
+			continue
+		}
+		d.Log().Info("stopping", "signal", s.String())
+		notify("STOPPING=1")
+		if err := d.Stop(); err != nil {
+			d.Log().Error("stop", "error", err.Error())
+			return exitError
+		}
+		return exitOK
+	}
+	return exitOK
+}

@@ -1,0 +1,366 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/hare-fw/hare/conntrack"
+)
+
+// Config is the daemon's configuration, read from a TOML file (LoadConfig;
+// configs/hare.toml documents every key). The zero value is not useful:
+// start from DefaultConfig, whose values mirror Linux where Linux has one.
+type Config struct {
+	Datapath  DatapathConfig `toml:"datapath"`
+	Ruleset   RulesetConfig  `toml:"ruleset"`
+	Workers   WorkersConfig  `toml:"workers"`
+	Control   ControlConfig  `toml:"control"`
+	Metrics   MetricsConfig  `toml:"metrics"`
+	Log       LogConfig      `toml:"log"`
+	State     StateConfig    `toml:"state"`
+	Conntrack *conntrack.Settings
+
+	// Path is the file the configuration was read from ("" for
+	// DefaultConfig).
+	Path string
+}
+
+// DatapathConfig is the [datapath] section: where packets come from. The
+// datapath packages read the keys of their kind.
+type DatapathConfig struct {
+	// Kind is "nfqueue" or "afpacket".
+	Kind string `toml:"kind"`
+
+	// NFQUEUE: the queue numbers ("0" or "0-3"), one worker per queue;
+	// FailOpen accepts packets the kernel cannot queue (a full queue, no
+	// listener: NFQA_CFG_F_FAIL_OPEN, iptables --queue-bypass) instead
+	// of dropping them; Hooks are the netfilter hooks whose packets are
+	// queued ("forward", "input", "output"); InstallRules makes the
+	// datapath install its queue (and notrack) rules and remove them on
+	// stop.
+	Queues       string   `toml:"queues"`
+	FailOpen     bool     `toml:"fail_open"`
+	Hooks        []string `toml:"hooks"`
+	InstallRules bool     `toml:"install_rules"`
+
+	// AF_PACKET: the two interfaces bridged; PassNonIP lets frames that
+	// are not IPv4 or IPv6 (ARP, LLDP…) through without a verdict.
+	Interfaces []string `toml:"interfaces"`
+	PassNonIP  bool     `toml:"pass_non_ip"`
+}
+
+// RulesetConfig is the [ruleset] section.
+type RulesetConfig struct {
+	// File is the nftables ruleset (nft -f syntax) the daemon enforces.
+	File string `toml:"file"`
+}
+
+// WorkersConfig is the [workers] section.
+type WorkersConfig struct {
+	// Count is the number of fanout sockets of an AF_PACKET datapath (an
+	// NFQUEUE datapath has one worker per queue); 0 means one per CPU.
+	Count int `toml:"count"`
+	// Batch is the most packets a worker reads at once.
+	Batch int `toml:"batch"`
+	// Invalid is what becomes of a packet hare cannot decode as IP
+	// (truncated, bad header): "drop" (the default, counted by reason)
+	// or "accept".
+	Invalid string `toml:"invalid"`
+	// ReapInterval is how often, in milliseconds, expired connections
+	// are removed (the kernel's gc worker runs every HZ/50 to a second),
+	// and ReapBudget how many table slots one pass inspects at most.
+	ReapInterval int `toml:"reap_interval_ms"`
+	ReapBudget   int `toml:"reap_budget"`
+}
+
+// ControlConfig is the [control] section: the control API's unix socket.
+type ControlConfig struct {
+	Socket string `toml:"socket"`
+	// Mode is the socket file's mode, octal ("0600": root only); Group,
+	// when set, owns the socket, so that its members may use it with
+	// mode 0660.
+	Mode  string `toml:"mode"`
+	Group string `toml:"group"`
+}
+
+// MetricsConfig is the [metrics] section.
+type MetricsConfig struct {
+	// Listen is the Prometheus endpoint's address ("127.0.0.1:9108");
+	// "" turns it off.
+	Listen string `toml:"listen"`
+}
+
+// LogConfig is the [log] section.
+type LogConfig struct {
+	Format string `toml:"format"` // "text" or "json"
+	Level  string `toml:"level"`  // "debug", "info", "warn", "error"
+	// PcapDir is where packets of `log group N` statements go: one
+	// pcapng file per group, group-N.pcapng, rotated when it reaches
+	// PcapRotateBytes (the old ones renamed group-N.pcapng.1, .2… and
+	// only PcapKeep of them kept). "" turns it off.
+	PcapDir         string `toml:"pcap_dir"`
+	PcapRotateBytes int64  `toml:"pcap_rotate_bytes"`
+	PcapKeep        int    `toml:"pcap_keep"`
+}
+
+// StateConfig is the [state] section.
+type StateConfig struct {
+	// File is where the connection table is saved on stop and restored
+	// from on start; "" turns it off.
+	File string `toml:"file"`
+}
+
+// DefaultConfig returns the configuration an empty file gives.
+func DefaultConfig() *Config {
+	return &Config{
+		Datapath: DatapathConfig{Kind: "nfqueue", Queues: "0", Hooks: []string{"forward"}, InstallRules: true, PassNonIP: true},
+		Workers:  WorkersConfig{Batch: 64, Invalid: "drop", ReapInterval: 100, ReapBudget: 1024},
+		Control:  ControlConfig{Socket: "/run/hare/hare.sock", Mode: "0600"},
+		Log:      LogConfig{Format: "text", Level: "info", PcapRotateBytes: 16 << 20, PcapKeep: 4},
+		// Linux's defaults (conntrack.DefaultSettings).
+		Conntrack: conntrack.DefaultSettings(),
+	}
+}
+
+// ConfigError is a configuration mistake and where it is.
+type ConfigError struct {
+	File string
+	Line int // 0 when the mistake is not on one line
+	Col  int
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	switch {
+	case e.Line > 0 && e.Col > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+// fileConfig is what the TOML decoder fills: Config plus the [conntrack]
+// section, whose keys are the conntrack setting names and are checked by
+// conntrack.Settings.Set.
+type fileConfig struct {
+	Config
+	Conntrack map[string]any `toml:"conntrack"`
+}
+
+// LoadConfig reads and checks the configuration file at path. Every
+// mistake is a *ConfigError naming the file and line.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig reads a configuration from data; name is the file's name
+// for error messages.
+func ParseConfig(name string, data []byte) (*Config, error) {
+	fc := fileConfig{Config: *DefaultConfig()}
+	md, err := toml.Decode(string(data), &fc)
+	if err != nil {
+		var pe toml.ParseError
+		var ppe *toml.ParseError
+		switch {
+		case errors.As(err, &pe):
+		case errors.As(err, &ppe):
+			pe = *ppe
+		default:
+			return nil, decodeError(name, err)
+		}
+		if pe.Position.Line > 0 {
+			return nil, &ConfigError{name, pe.Position.Line, pe.Position.Col, pe.Message}
+		}
+		return nil, &ConfigError{File: name, Msg: err.Error()}
+	}
+	lines := newKeyLines(data)
+	for _, k := range md.Undecoded() {
+		if len(k) >= 1 && k[0] == "conntrack" {
+			continue // checked below, setting by setting
+		}
+		return nil, &ConfigError{File: name, Line: lines.find(k), Msg: "unknown key " + k.String()}
+	}
+	c := &fc.Config
+	c.Path = name
+	if err := c.setConntrack(fc.Conntrack, name, lines); err != nil {
+		return nil, err
+	}
+	if err := c.check(); err != nil {
+		err.File = name
+		if err.Line == 0 && err.key != nil {
+			err.Line = lines.find(err.key)
+		}
+		return nil, &err.ConfigError
+	}
+	return c, nil
+}
+
+// typeErr is how the decoder words a value of the wrong type; its line is
+// only in the text.
+var typeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// decodeError turns a decoder error that is not a toml.ParseError into a
+// ConfigError with its line.
+func decodeError(name string, err error) *ConfigError {
+	m := typeErr.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &ConfigError{File: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+	}
+	line, _ := strconv.Atoi(m[1])
+	return &ConfigError{File: name, Line: line, Msg: m[2] + ": " + m[3]}
+}
+
+// setConntrack applies the [conntrack] section: "profile" ("linux", the
+// default, or "rfc": conntrack.RFCSettings) first, then every setting by
+// its Linux sysctl name, with or without the nf_conntrack_ prefix
+// (tcp_timeout_established or nf_conntrack_tcp_timeout_established).
+// Switches take true/false or 0/1.
+func (c *Config) setConntrack(sec map[string]any, name string, lines *keyLines) error {
+	s := conntrack.DefaultSettings()
+	if p, ok := sec["profile"]; ok {
+		switch p {
+		case "linux":
+		case "rfc":
+			s = conntrack.RFCSettings()
+		default:
+			return &ConfigError{File: name, Line: lines.find(toml.Key{"conntrack", "profile"}), Msg: fmt.Sprintf("conntrack profile %v: not \"linux\" or \"rfc\"", p)}
+		}
+	}
+	// In file order, so that the first mistake is the one reported.
+	for _, k := range lines.keysOf("conntrack", sec) {
+		if k == "profile" {
+			continue
+		}
+		var text string
+		switch v := sec[k].(type) {
+		case int64:
+			text = strconv.FormatInt(v, 10)
+		case bool:
+			text = "0"
+			if v {
+				text = "1"
+			}
+		default:
+			text = fmt.Sprint(v)
+		}
+		if err := s.Set(k, text); err != nil {
+			return &ConfigError{File: name, Line: lines.find(toml.Key{"conntrack", k}), Msg: err.Error()}
+		}
+	}
+	c.Conntrack = s
+	return nil
+}
+
+// checkError is a ConfigError found after decoding, with the key it is
+// about, whose line ParseConfig looks up.
+type checkError struct {
+	ConfigError
+	key toml.Key
+}
+
+func bad(key toml.Key, format string, args ...any) *checkError {
+	return &checkError{ConfigError{Msg: key.String() + ": " + fmt.Sprintf(format, args...)}, key}
+}
+
+// check validates values the decoder cannot.
+func (c *Config) check() *checkError {
+	d := &c.Datapath
+	switch d.Kind {
+	case "nfqueue":
+		if _, _, err := ParseQueues(d.Queues); err != nil {
+			return bad(toml.Key{"datapath", "queues"}, "%v", err)
+		}
+		for _, h := range d.Hooks {
+			switch h {
+			case "prerouting", "input", "forward", "output", "postrouting":
+			default:
+				return bad(toml.Key{"datapath", "hooks"}, "unknown hook %q (prerouting, input, forward, output, postrouting)", h)
+			}
+		}
+		if len(d.Hooks) == 0 {
+			return bad(toml.Key{"datapath", "hooks"}, "no hook: nothing would be queued")
+		}
+	case "afpacket":
+		if len(d.Interfaces) != 2 {
+			return bad(toml.Key{"datapath", "interfaces"}, "a bridge needs exactly two interfaces, not %d", len(d.Interfaces))
+		}
+		for _, n := range d.Interfaces {
+			if n == "" || len(n) > 15 {
+				return bad(toml.Key{"datapath", "interfaces"}, "interface name %q: not 1 to 15 bytes (IFNAMSIZ)", n)
+			}
+		}
+		if d.Interfaces[0] == d.Interfaces[1] {
+			return bad(toml.Key{"datapath", "interfaces"}, "the two interfaces are the same")
+		}
+	default:
+		return bad(toml.Key{"datapath", "kind"}, "%q: not \"nfqueue\" or \"afpacket\"", d.Kind)
+	}
+	if c.Ruleset.File == "" {
+		return bad(toml.Key{"ruleset", "file"}, "missing: the daemon needs a ruleset")
+	}
+	w := &c.Workers
+	switch {
+	case w.Count < 0 || w.Count > 1024:
+		return bad(toml.Key{"workers", "count"}, "%d: not between 0 and 1024", w.Count)
+	case w.Batch < 1 || w.Batch > 4096:
+		return bad(toml.Key{"workers", "batch"}, "%d: not between 1 and 4096", w.Batch)
+	case w.Invalid != "drop" && w.Invalid != "accept":
+		return bad(toml.Key{"workers", "invalid"}, "%q: not \"drop\" or \"accept\"", w.Invalid)
+	case w.ReapInterval < 1 || w.ReapInterval > 60000:
+		return bad(toml.Key{"workers", "reap_interval_ms"}, "%d: not between 1 and 60000", w.ReapInterval)
+	case w.ReapBudget < 1:
+		return bad(toml.Key{"workers", "reap_budget"}, "%d: not positive", w.ReapBudget)
+	}
+	if _, err := c.Control.FileMode(); err != nil {
+		return bad(toml.Key{"control", "mode"}, "%v", err)
+	}
+	l := &c.Log
+	if l.Format != "text" && l.Format != "json" {
+		return bad(toml.Key{"log", "format"}, "%q: not \"text\" or \"json\"", l.Format)
+	}
+	if _, err := ParseLevel(l.Level); err != nil {
+		return bad(toml.Key{"log", "level"}, "%v", err)
+	}
+	if l.PcapRotateBytes < 4096 {
+		return bad(toml.Key{"log", "pcap_rotate_bytes"}, "%d: less than 4096", l.PcapRotateBytes)
+	}
+	if l.PcapKeep < 0 || l.PcapKeep > 1000 {
+		return bad(toml.Key{"log", "pcap_keep"}, "%d: not between 0 and 1000", l.PcapKeep)
+	}
+	return nil
+}
+
+// FileMode returns Mode as a file mode.
+func (c *ControlConfig) FileMode() (os.FileMode, error) {
+	m, err := strconv.ParseUint(c.Mode, 8, 32)
+	if err != nil || m > 0o777 {
+		return 0, fmt.Errorf("%q: not an octal file mode such as \"0600\"", c.Mode)
+	}
+	return os.FileMode(m), nil
+}
+
+// ParseQueues reads an NFQUEUE queue range, "N" or "FIRST-LAST"
+// (iptables --queue-num / --queue-balance), and returns its bounds.
+func ParseQueues(s string) (first, last uint16, err error) {
+	a, b, isRange := strings.Cut(s, "-")
+	if !isRange {
+		b = a
+	}
+	f, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 16)
+	l, err2 := strconv.ParseUint(strings.TrimSpace(b), 10, 16)
+	if err1 != nil || err2 != nil || l < f {
+		return 0, 0, fmt.Errorf("%q: not a queue number or range such as \"0-3\" (0 to 65535)", s)
+	}
+	return uint16(f), uint16(l), nil
+}

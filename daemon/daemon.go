@@ -1,0 +1,379 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hare-fw/hare/conntrack"
+	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/defrag"
+	"github.com/hare-fw/hare/engine"
+	"github.com/hare-fw/hare/ruleset"
+)
+
+// Opener opens the datapath a configuration names. The daemon does not
+// import the datapath packages itself (cmd/hare passes one that does), so
+// that it can be embedded and tested without them.
+type Opener func(c *Config, log *slog.Logger) (datapath.Datapath, error)
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	// Open opens the datapath; Start fails without it.
+	Open Opener
+	// LogOutput receives the operational log (default os.Stderr).
+	LogOutput io.Writer
+	// IfName, when not nil, replaces the kernel's interface names (tests).
+	IfName func(int) (string, bool)
+	// Now, when not nil, replaces the table clock (tests).
+	Now func() int64
+}
+
+// Daemon is a running hare: a connection table, an engine with the
+// configured ruleset, and one worker per datapath port.
+//
+// Lifecycle: New (compiles the ruleset), Start (restores the connection
+// table, opens the datapath, starts the workers and the reaper), Reload any
+// number of times, Stop (drains, closes the datapath, saves the table).
+type Daemon struct {
+	log   *slog.Logger
+	level *slog.LevelVar
+	now   func() int64
+	opt   Options
+
+	cfg    atomic.Pointer[Config]
+	pol    atomic.Pointer[policy]
+	events *conntrack.Events
+	table  *conntrack.Table
+	eng    *engine.Engine
+	sink   *logSink
+
+	reloadMu sync.Mutex // serialises Reload
+	// Generation counts the rulesets put in force (1 after New);
+	// ReloadFailures the reloads refused.
+	Generation     atomic.Uint64
+	ReloadFailures atomic.Uint64
+
+	dp      datapath.Datapath
+	workers []*Worker
+	ifGen   atomic.Uint64
+	stop    atomic.Bool
+	wg      sync.WaitGroup
+	reapEnd chan struct{}
+	stopped bool
+}
+
+// LoadRuleset reads, builds and checks an nftables ruleset file as `nft
+// -f` would (ruleset.Check gives nft's messages with file:line:col).
+func LoadRuleset(path string) (*ruleset.Ruleset, error) {
+	pf, err := ruleset.ParseFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := ruleset.Build(pf)
+	if err != nil {
+		return nil, err
+	}
+	if err := ruleset.Check(rs); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// Check validates the configuration file at path and the ruleset it
+// names, compiling the ruleset as the daemon would (hare run --check).
+func Check(path string) (*Config, error) {
+	c, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := LoadRuleset(c.Ruleset.File)
+	if err != nil {
+		return c, err
+	}
+	if _, err := engine.Compile(rs); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// New compiles c's ruleset and builds the connection table; nothing runs
+// yet.
+func New(c *Config, opt Options) (*Daemon, error) {
+	rs, err := LoadRuleset(c.Ruleset.File)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := engine.Compile(rs)
+	if err != nil {
+		return nil, err
+	}
+	lv, _ := ParseLevel(c.Log.Level)
+	d := &Daemon{level: new(slog.LevelVar), opt: opt}
+	d.level.Set(lv)
+	out := opt.LogOutput
+	if out == nil {
+		out = os.Stderr
+	}
+	d.log = NewLogger(out, c.Log.Format, d.level)
+	d.now = opt.Now
+	if d.now == nil {
+		d.now = NewClock().Now
+	}
+	d.cfg.Store(c)
+	d.pol.Store(policyOf(c))
+	d.events = conntrack.NewEvents()
+	d.table = conntrack.NewTable(c.Conntrack, d.events)
+	d.eng = engine.New(d.table, comp)
+	d.sink = &logSink{log: d.log, now: d.now}
+	if c.Log.PcapDir != "" {
+		d.sink.pcaps = newPcapGroups(c.Log.PcapDir, c.Log.PcapRotateBytes, c.Log.PcapKeep)
+	}
+	d.eng.SetLogSink(d.sink.event)
+	d.Generation.Store(1)
+	return d, nil
+}
+
+func policyOf(c *Config) *policy {
+	return &policy{acceptInvalid: c.Workers.Invalid == "accept", passNonIP: c.Datapath.PassNonIP}
+}
+
+// Log returns the daemon's logger.
+func (d *Daemon) Log() *slog.Logger { return d.log }
+
+// Config returns the configuration in force.
+func (d *Daemon) Config() *Config { return d.cfg.Load() }
+
+// Table returns the connection table.
+func (d *Daemon) Table() *conntrack.Table { return d.table }
+
+// Events returns the table's event bus (conntrack -E).
+func (d *Daemon) Events() *conntrack.Events { return d.events }
+
+// Engine returns the engine (its ruleset, counters, Apply).
+func (d *Daemon) Engine() *engine.Engine { return d.eng }
+
+// Now returns the table clock's time.
+func (d *Daemon) Now() int64 { return d.now() }
+
+// Workers returns the workers (their counters); nil before Start.
+func (d *Daemon) Workers() []*Worker { return d.workers }
+
+// Datapath returns the open datapath; nil before Start.
+func (d *Daemon) Datapath() datapath.Datapath { return d.dp }
+
+// defragConfig takes the reassembly timeouts and thresholds from the
+// conntrack settings (ipfrag_*, frag6_*), as the replay does.
+func defragConfig(s *conntrack.Settings) defrag.Config {
+	get := func(name string) int64 { v, _ := s.Get(name); return v }
+	return defrag.Config{
+		Timeout4: get("ipfrag_time") * int64(time.Second),
+		Timeout6: get("frag6_timeout") * int64(time.Second),
+		High4:    get("ipfrag_high_thresh"),
+		Low4:     get("ipfrag_low_thresh"),
+		High6:    get("frag6_high_thresh"),
+		Low6:     get("frag6_low_thresh"),
+	}
+}
+
+// Start opens the datapath and starts one worker per port and the reaper.
+func (d *Daemon) Start() error {
+	c := d.cfg.Load()
+	if d.opt.Open == nil {
+		return errors.New("no datapath opener")
+	}
+	dp, err := d.opt.Open(c, d.log)
+	if err != nil {
+		return fmt.Errorf("datapath %s: %w", c.Datapath.Kind, err)
+	}
+	d.attach(dp)
+	d.log.Info("started", "datapath", dp.Name(), "workers", len(d.workers), "ruleset", c.Ruleset.File,
+		"conntrack_max", maxOf(c.Conntrack))
+	return nil
+}
+
+func maxOf(s *conntrack.Settings) int64 { v, _ := s.Get("max"); return v }
+
+// attach starts the workers on dp's ports and the reaper.
+func (d *Daemon) attach(dp datapath.Datapath) {
+	c := d.cfg.Load()
+	d.dp = dp
+	wc := workerConfig{eng: d.eng, now: d.now, batch: c.Workers.Batch, defrag: defragConfig(c.Conntrack),
+		ifName: d.opt.IfName, ifGen: &d.ifGen, pol: &d.pol}
+	for _, p := range dp.Ports() {
+		d.workers = append(d.workers, newWorker(p, wc))
+	}
+	for _, w := range d.workers {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			w.Run(&d.stop)
+		}()
+	}
+	d.reapEnd = make(chan struct{})
+	d.wg.Add(1)
+	go d.reap(time.Duration(c.Workers.ReapInterval)*time.Millisecond, c.Workers.ReapBudget)
+}
+
+// reap removes expired connections in the background, a bounded number of
+// slots at a time, as Linux's gc_worker does (nf_conntrack_core.c).
+func (d *Daemon) reap(every time.Duration, budget int) {
+	defer d.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.reapEnd:
+			return
+		case <-t.C:
+			d.table.Reap(d.now(), budget)
+		}
+	}
+}
+
+// Reload re-reads the configuration file and its ruleset and, if both are
+// valid, puts them in force; otherwise it logs the error (with its
+// file:line), counts it, and the running configuration stays. The
+// connection table is kept: the new ruleset is compiled with engine.Update,
+// which also keeps the state of unchanged rules (limits, quotas, dynamic
+// sets). Conntrack settings apply at once; what only a restart can change
+// is logged as such.
+func (d *Daemon) Reload() error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	old := d.cfg.Load()
+	err := d.reload(old)
+	if err != nil {
+		d.ReloadFailures.Add(1)
+		d.log.Error("reload refused; the running configuration stays", "error", err.Error())
+		return err
+	}
+	return nil
+}
+
+func (d *Daemon) reload(old *Config) error {
+	c, err := LoadConfig(old.Path)
+	if err != nil {
+		return err
+	}
+	rs, err := LoadRuleset(c.Ruleset.File)
+	if err != nil {
+		return err
+	}
+	comp, err := engine.Update(d.eng.Rules(), rs)
+	if err != nil {
+		return err
+	}
+	d.eng.Swap(comp)
+	d.table.SetSettings(c.Conntrack)
+	d.pol.Store(policyOf(c))
+	if lv, err := ParseLevel(c.Log.Level); err == nil {
+		d.level.Set(lv)
+	}
+	d.ifGen.Add(1)
+	gen := d.Generation.Add(1)
+	for _, s := range restartOnly(old, c) {
+		d.log.Warn("setting changed; it takes effect at the next restart", "setting", s)
+	}
+	// Keep what only a restart changes as it is, so that a later
+	// reload compares against what is really running.
+	kept := *c
+	kept.Datapath, kept.Control, kept.Metrics, kept.State = old.Datapath, old.Control, old.Metrics, old.State
+	kept.Workers.Count, kept.Workers.Batch = old.Workers.Count, old.Workers.Batch
+	kept.Log.Format, kept.Log.PcapDir, kept.Log.PcapRotateBytes, kept.Log.PcapKeep = old.Log.Format, old.Log.PcapDir, old.Log.PcapRotateBytes, old.Log.PcapKeep
+	kept.Datapath.PassNonIP = c.Datapath.PassNonIP // applies at once (policy)
+	d.cfg.Store(&kept)
+	d.log.Info("reloaded", "generation", gen, "ruleset", c.Ruleset.File)
+	return nil
+}
+
+// restartOnly lists the settings that differ between old and c and that
+// only a restart applies.
+func restartOnly(old, c *Config) []string {
+	var out []string
+	diff := func(name string, a, b any) {
+		if !reflect.DeepEqual(a, b) {
+			out = append(out, name)
+		}
+	}
+	oa, ca := old.Datapath, c.Datapath
+	oa.PassNonIP, ca.PassNonIP = false, false
+	diff("datapath", oa, ca)
+	diff("workers.count", old.Workers.Count, c.Workers.Count)
+	diff("workers.batch", old.Workers.Batch, c.Workers.Batch)
+	diff("workers.reap_interval_ms", old.Workers.ReapInterval, c.Workers.ReapInterval)
+	diff("workers.reap_budget", old.Workers.ReapBudget, c.Workers.ReapBudget)
+	diff("control", old.Control, c.Control)
+	diff("metrics", old.Metrics, c.Metrics)
+	diff("state", old.State, c.State)
+	diff("log.format", old.Log.Format, c.Log.Format)
+	diff("log.pcap_dir", old.Log.PcapDir, c.Log.PcapDir)
+	diff("log.pcap_rotate_bytes", old.Log.PcapRotateBytes, c.Log.PcapRotateBytes)
+	diff("log.pcap_keep", old.Log.PcapKeep, c.Log.PcapKeep)
+	for _, n := range []string{"ipfrag_time", "frag6_timeout", "ipfrag_high_thresh", "ipfrag_low_thresh", "frag6_high_thresh", "frag6_low_thresh"} {
+		a, _ := old.Conntrack.Get(n)
+		b, _ := c.Conntrack.Get(n)
+		diff("conntrack."+n, a, b)
+	}
+	return out
+}
+
+// Stop drains the workers (each finishes the batch it holds and hands its
+// verdicts back), closes the datapath, which removes what it installed in
+// the kernel, and stops the reaper.
+func (d *Daemon) Stop() error {
+	if d.stopped {
+		return nil
+	}
+	d.stopped = true
+	d.stop.Store(true)
+	var err error
+	if d.dp != nil {
+		// Give the workers a moment to hand back the batches they
+		// hold before their port closes under them.
+		for i := 0; i < 100 && d.busy(); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		err = d.dp.Close()
+		close(d.reapEnd)
+		d.wg.Wait()
+	}
+	if d.sink.pcaps != nil {
+		d.sink.pcaps.close()
+	}
+	var st datapath.PortStats
+	for _, w := range d.workers {
+		st.Received += w.Stats.Packets.Load()
+	}
+	d.log.Info("stopped", "packets", st.Received, "connections", d.table.Len())
+	return err
+}
+
+// busy reports whether a worker is inside a batch.
+func (d *Daemon) busy() bool {
+	for _, w := range d.workers {
+		if w.inBatch.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// GOMAXPROCS is the default worker count of an AF_PACKET datapath.
+func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
+
+// Workers returns the number of workers c asks for: [workers] count, or one
+// per CPU. NFQUEUE datapaths have one per queue instead.
+func (c *Config) WorkerCount() int {
+	if c.Workers.Count > 0 {
+		return c.Workers.Count
+	}
+	return defaultWorkers()
+}

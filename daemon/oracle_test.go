@@ -1,0 +1,240 @@
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hare-fw/hare/capture"
+	"github.com/hare-fw/hare/datapath"
+)
+
+// The live path and `hare replay --rules` must agree: the oracle for the
+// worker loop is the replay of the same capture with the same ruleset,
+// run as a separate program. Each capture's packets go through a daemon
+// (its workers, over a memPort, one packet per batch so that the clock is
+// each packet's capture time, as the replay's) and each verdict is
+// compared with the replay's line for that packet; the reject replies the
+// worker injects are compared with the replay's --emit file, and the rule
+// counters with the replay's.
+//
+// What differs by design: a fragment the replay reports "held" (its
+// datagram incomplete) is accepted live, its datagram's verdict falling on
+// the fragment that completes it (worker.go, DIFFERENCES.md).
+
+var (
+	hareOnce sync.Once
+	hareBin  string
+	hareErr  error
+)
+
+// hareBinary builds cmd/hare once per test run.
+func hareBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping: builds and runs hare replay")
+	}
+	hareOnce.Do(func() {
+		goCmd, err := exec.LookPath("go")
+		if err != nil {
+			hareErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "hare-oracle")
+		if err != nil {
+			hareErr = err
+			return
+		}
+		hareBin = filepath.Join(dir, "hare")
+		out, err := exec.Command(goCmd, "build", "-o", hareBin, "../cmd/hare").CombinedOutput()
+		if err != nil {
+			hareErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if hareErr != nil {
+		t.Fatal(hareErr)
+	}
+	return hareBin
+}
+
+// replayLine is the part of a --packets -o json line the test reads.
+type replayLine struct {
+	N       uint64 `json:"n"`
+	Verdict string `json:"verdict"`
+}
+
+type replayCounter struct {
+	Table   string `json:"table"`
+	Chain   string `json:"chain"`
+	Handle  uint64 `json:"handle"`
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+// replay runs hare replay on one capture and returns each packet's
+// verdict (index n-1), the rule counters, and the emitted rejects.
+func replay(t *testing.T, rules, capPath string) (verdicts []string, counters []replayCounter, emitted [][]byte) {
+	t.Helper()
+	emit := filepath.Join(t.TempDir(), "emit.pcapng")
+	cmd := exec.Command(hareBinary(t), "replay", "--packets", "-o", "json", "--iifname", "kor0",
+		"--emit", emit, "--rules", rules, capPath)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("hare replay: %v\n%s", err, stderr.Bytes())
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<22)
+	for sc.Scan() {
+		line := sc.Bytes()
+		switch {
+		case bytes.HasPrefix(line, []byte(`{"n":`)):
+			var l replayLine
+			if err := json.Unmarshal(line, &l); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			if int(l.N) != len(verdicts)+1 {
+				t.Fatalf("replay line %d out of order", l.N)
+			}
+			verdicts = append(verdicts, l.Verdict)
+		case bytes.HasPrefix(line, []byte(`{"rule_counters":`)):
+			var rc struct {
+				C []replayCounter `json:"rule_counters"`
+			}
+			if err := json.Unmarshal(line, &rc); err != nil {
+				t.Fatal(err)
+			}
+			counters = rc.C
+		}
+	}
+	r, err := capture.Open(emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	buf := make([]capture.Packet, 16)
+	for {
+		n, err := r.ReadBatch(buf)
+		for _, p := range buf[:n] {
+			emitted = append(emitted, append([]byte(nil), p.Data...))
+		}
+		if err == io.EOF || (err == nil && n == 0) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return verdicts, counters, emitted
+}
+
+// live runs the capture's packets through a daemon with the ruleset and
+// returns the port (verdicts, injections) and the daemon.
+func live(t *testing.T, rules string, pkts []datapath.Packet, times []int64) (*memPort, *Daemon) {
+	t.Helper()
+	c := DefaultConfig()
+	c.Ruleset.File = rules
+	c.Datapath.PassNonIP = false // the replay drops what is not IP
+	port := newMemPort(pkts, times, 1)
+	dp := &memDatapath{ports: []*memPort{port}}
+	d, err := New(c, Options{Open: dp.opener(), LogOutput: io.Discard,
+		IfName: func(int) (string, bool) { return "kor0", true }, Now: port.clock.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-port.drained
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	return port, d
+}
+
+// oracleCaptures are the shared captures the oracle test replays: every
+// one, unless -short.
+func oracleCaptures(t *testing.T) []string {
+	dir := filepath.Join("..", "..", "shared", "testdata", "pcaps")
+	var out []string
+	for _, pat := range []string{"*.pcap", "*.pcapng"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		out = append(out, m...)
+	}
+	if len(out) == 0 {
+		t.Skipf("skipping: no captures in %s", dir)
+	}
+	return out
+}
+
+func TestWorkerMatchesReplay(t *testing.T) {
+	caps := oracleCaptures(t)
+	rulesets, _ := filepath.Glob(filepath.Join("..", "testdata", "rules-oracle", "*.nft"))
+	var packets, held, rejects, rulesetsRun int
+	for _, rules := range rulesets {
+		if _, err := New(&Config{Ruleset: RulesetConfig{File: rules}, Log: LogConfig{Level: "info"}, Conntrack: DefaultConfig().Conntrack},
+			Options{LogOutput: io.Discard}); err != nil {
+			t.Logf("%s: not compiled, left out: %v", filepath.Base(rules), err)
+			continue
+		}
+		rulesetsRun++
+		for _, cp := range caps {
+			name := strings.TrimSuffix(filepath.Base(rules), ".nft") + "/" + filepath.Base(cp)
+			want, wantCounters, emitted := replay(t, rules, cp)
+			pkts, times := readCapture(t, cp)
+			if len(pkts) != len(want) {
+				t.Errorf("%s: %d packets read, replay has %d", name, len(pkts), len(want))
+				continue
+			}
+			port, d := live(t, rules, pkts, times)
+			for i, v := range want {
+				exp := datapath.Drop
+				switch v {
+				case "accept":
+					exp = datapath.Accept
+				case "held":
+					exp = datapath.Accept
+					held++
+				}
+				if port.verdicts[i] != exp {
+					t.Errorf("%s packet %d: live %v, replay %s", name, i+1, port.verdicts[i], v)
+				}
+			}
+			packets += len(want)
+			if len(port.injected) != len(emitted) {
+				t.Errorf("%s: %d rejects injected, replay emitted %d", name, len(port.injected), len(emitted))
+			} else {
+				for i := range emitted {
+					if !bytes.Equal(port.injected[i].ip, emitted[i]) {
+						t.Errorf("%s: reject %d (after packet %d) differs from the replay's\nlive   %x\nreplay %x",
+							name, i, port.injected[i].after+1, port.injected[i].ip, emitted[i])
+					}
+				}
+				rejects += len(emitted)
+			}
+			got := d.Engine().Rules().Counters()
+			if len(got) != len(wantCounters) {
+				t.Errorf("%s: %d rule counters, replay %d", name, len(got), len(wantCounters))
+				continue
+			}
+			for i, w := range wantCounters {
+				g := got[i]
+				if g.Table != w.Table || g.Chain != w.Chain || g.Handle != w.Handle || g.Packets != w.Packets || g.Bytes != w.Bytes {
+					t.Errorf("%s: counter %s %s handle %d: live %d packets %d bytes, replay %d packets %d bytes",
+						name, w.Table, w.Chain, w.Handle, g.Packets, g.Bytes, w.Packets, w.Bytes)
+				}
+			}
+		}
+	}
+	t.Logf("%d rulesets x %d captures: %d packet verdicts (%d held fragments accepted live), %d rejects compared with hare replay",
+		rulesetsRun, len(caps), packets, held, rejects)
+}

@@ -1,0 +1,218 @@
+package daemon
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/defrag"
+	"github.com/hare-fw/hare/engine"
+	"github.com/hare-fw/hare/packet"
+)
+
+// Worker decides the packets of one datapath.Port. It owns everything a
+// packet touches except the engine (its ruleset is swapped atomically) and
+// the connection table (sharded, safe for concurrent use): the batch, the
+// decoded packet, the engine's Meta and Result, its reassembler and its
+// interface name cache. Its loop allocates nothing per packet.
+type Worker struct {
+	port   datapath.Port
+	eng    *engine.Engine
+	now    func() int64 // the table clock, read once per batch
+	batch  datapath.Batch
+	p      packet.Parsed
+	whole  packet.Parsed // a datagram defrag completed
+	meta   engine.Meta
+	res    engine.Result
+	defrag *defrag.Reassembler
+	ifs    *ifNames
+	ifGen  *atomic.Uint64 // bumped to make workers forget interface names
+	seen   uint64
+	// inBatch is set while the worker holds a batch (Stop waits for it).
+	inBatch atomic.Bool
+	reject  []byte // the reject reply being built (BuildReject), 1280 bytes
+	pols    *atomic.Pointer[policy]
+	pol     *policy // pols' value for the current batch
+
+	// Stats are the worker's counters; other goroutines read them.
+	Stats WorkerStats
+}
+
+// policy is what the configuration says about packets the ruleset does not
+// see. It is swapped whole on reload.
+type policy struct {
+	acceptInvalid bool // [workers] invalid = "accept"
+	passNonIP     bool // [datapath] pass_non_ip
+}
+
+// WorkerStats count what a worker did. Every field is written by the
+// worker only.
+type WorkerStats struct {
+	Batches  atomic.Uint64
+	Packets  atomic.Uint64
+	Bytes    atomic.Uint64
+	Accepted atomic.Uint64
+	Dropped  atomic.Uint64 // every dropped packet, rejected ones included
+	Rejected atomic.Uint64 // packets a reject statement judged
+	Injected atomic.Uint64 // reject replies handed to the datapath
+	// NotIP are frames without an IP header (passed or dropped by
+	// pass_non_ip); Invalid are IP packets the decoder refused, by
+	// packet.Reason (dropped or accepted by [workers] invalid).
+	NotIP   atomic.Uint64
+	Invalid [packet.NumReasons]atomic.Uint64
+	// FragHeld are fragments let through while their datagram is
+	// incomplete, FragDropped fragments defrag refused (by reason).
+	FragHeld    atomic.Uint64
+	FragDropped [defrag.NumReasons]atomic.Uint64
+	Errors      atomic.Uint64 // failed Read, Done or Inject
+}
+
+// workerConfig is what NewWorker needs besides the port.
+type workerConfig struct {
+	eng    *engine.Engine
+	now    func() int64
+	batch  int
+	defrag defrag.Config
+	ifName func(int) (string, bool) // nil: ask the kernel
+	ifGen  *atomic.Uint64
+	pol    *atomic.Pointer[policy]
+}
+
+func newWorker(port datapath.Port, c workerConfig) *Worker {
+	w := &Worker{
+		port:   port,
+		eng:    c.eng,
+		now:    c.now,
+		batch:  datapath.Batch{Pkts: make([]datapath.Packet, 0, c.batch)},
+		defrag: defrag.New(c.defrag),
+		ifs:    newIfNames(c.ifName),
+		ifGen:  c.ifGen,
+		reject: make([]byte, 0, 1280),
+		pols:   c.pol,
+	}
+	if w.ifGen == nil {
+		w.ifGen = new(atomic.Uint64)
+	}
+	return w
+}
+
+// Run reads and decides batches until the port is closed (it then returns
+// nil) or stop is set after a batch. Other errors of Read are counted and
+// the loop goes on: one bad netlink message must not stop the firewall.
+func (w *Worker) Run(stop *atomic.Bool) error {
+	for !stop.Load() {
+		if err := w.step(); err != nil {
+			if errors.Is(err, datapath.ErrClosed) {
+				return nil
+			}
+			w.Stats.Errors.Add(1)
+		}
+	}
+	return nil
+}
+
+// step reads one batch, decides it and hands it back.
+func (w *Worker) step() error {
+	b := &w.batch
+	if err := w.port.Read(b); err != nil {
+		return err
+	}
+	w.inBatch.Store(true)
+	defer w.inBatch.Store(false)
+	now := w.now()
+	w.pol = w.pols.Load()
+	if g := w.ifGen.Load(); g != w.seen {
+		w.ifs.refresh()
+		w.seen = g
+	}
+	for i := range b.Pkts {
+		w.decide(&b.Pkts[i], now)
+	}
+	// Fragments held too long go; the reassembler is this worker's alone.
+	w.defrag.Expire(now)
+	w.Stats.Batches.Add(1)
+	return w.port.Done(b)
+}
+
+// decide sets pk's verdict (and mark).
+func (w *Worker) decide(pk *datapath.Packet, now int64) {
+	w.Stats.Packets.Add(1)
+	w.Stats.Bytes.Add(uint64(len(pk.Data)))
+	pol := w.pol
+	if pk.L3 < 0 || pk.L3 > len(pk.Data) {
+		// A frame that is not IP: nf_tables' ip, ip6 and inet families
+		// never see it.
+		w.Stats.NotIP.Add(1)
+		w.verdict(pk, pol.passNonIP)
+		return
+	}
+	p := &w.p
+	p.DecodeIP(pk.Data[pk.L3:])
+	if p.IPVersion == 0 {
+		// Linux drops a packet whose IP header is bad before any hook
+		// (ip_rcv_core, ipv6_rcv: IPSTATS_MIB_INHDRERRORS); the policy
+		// decides here because a bridge may prefer to pass it.
+		w.Stats.Invalid[p.Reason].Add(1)
+		w.verdict(pk, pol.acceptInvalid)
+		return
+	}
+	// nf_defrag_ipv4 / nf_defrag_ipv6 run before conntrack. A fragment of
+	// an incomplete datagram goes on unjudged: the datagram's verdict
+	// falls on the fragment that completes it, and a receiver cannot
+	// reassemble a datagram one fragment of which was dropped
+	// (DIFFERENCES.md).
+	res, out := w.defrag.Add(p, now, 0)
+	switch res {
+	case defrag.Held:
+		w.Stats.FragHeld.Add(1)
+		w.verdict(pk, true)
+		return
+	case defrag.Dropped:
+		w.Stats.FragDropped[w.defrag.DropReason()].Add(1)
+		w.verdict(pk, false)
+		return
+	case defrag.Complete:
+		w.whole.DecodeIP(out)
+		p = &w.whole
+	}
+	m := &w.meta
+	m.Iifname = w.ifs.name(pk.InIf)
+	m.Oifname = w.ifs.name(pk.OutIf)
+	m.Mark = pk.Mark
+	// A bridge forwards every frame; NFQUEUE says which hook it took the
+	// packet from. Engine.Packet runs the input path unless Forward.
+	m.Forward = pk.Hook == datapath.HookForward || pk.Link == datapath.LinkEthernet
+	r := &w.res
+	w.eng.Packet(p, m, now, r)
+	switch r.Verdict {
+	case engine.Accept:
+		w.verdict(pk, true)
+	case engine.Reject:
+		w.Stats.Rejected.Add(1)
+		w.verdict(pk, false)
+		if ip := engine.BuildReject(w.reject[:0], p, r.Reject); len(ip) > 0 {
+			if err := w.port.Inject(pk, ip); err != nil {
+				w.Stats.Errors.Add(1)
+			} else {
+				w.Stats.Injected.Add(1)
+			}
+		}
+	default:
+		w.verdict(pk, false)
+	}
+	if r.Mark != pk.Mark {
+		pk.SetMark, pk.NewMark = true, r.Mark
+	}
+}
+
+// verdict sets pk's verdict and counts it.
+func (w *Worker) verdict(pk *datapath.Packet, accept bool) {
+	pk.SetMark = false
+	if accept {
+		pk.Verdict = datapath.Accept
+		w.Stats.Accepted.Add(1)
+	} else {
+		pk.Verdict = datapath.Drop
+		w.Stats.Dropped.Add(1)
+	}
+}
