@@ -5,8 +5,9 @@
 #
 # Steps: gofmt, go vet, staticcheck, go test -race, then a short fuzz run of
 # every fuzz target, then scripts/scenario-oracle.sh --check (kernel references
-# of the generated scenarios) and scripts/rules-oracle.sh --check --ci (kernel
-# references of the rule engine; both skipped without root). A failing step does not
+# of the generated scenarios), scripts/rules-oracle.sh --check --ci (kernel
+# references of the rule engine) and the integration tests in network
+# namespaces (integration/; all three skipped without root). A failing step does not
 # stop the later ones; the script prints a summary and exits 1 if any step
 # failed.
 #
@@ -198,6 +199,45 @@ else
 	record PASS "rules-oracle --check --ci" "$((SECONDS - rules_start))s"
 fi
 rm -f "$rules_log"
+
+# --- integration tests in network namespaces ------------------------------------
+# integration/ sends real traffic (HTTP, UDP echo, ping, ICMP errors) from a
+# client namespace through a firewall namespace to a server namespace and
+# asserts what arrives: first through the kernel's own nftables (the
+# baseline that validates the tests), then through `hare run` with each
+# datapath. Root only (about 2 minutes); installs iputils-ping, iperf3 and
+# iptables when missing. Tests whose hare pieces are missing skip and are
+# listed here.
+integ_log=$(mktemp)
+integration() {
+	local rc=0
+	HARE_INTEGRATION=1 "$GO" test -count=1 -v -timeout 8m ./integration/ >"$integ_log" 2>&1 || rc=$?
+	grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$integ_log" || true
+	return "$rc"
+}
+if [[ $(id -u) != 0 ]]; then
+	skip "integration (netns)" "needs root (network namespaces)"
+else
+	missing_pkgs=()
+	command -v ping >/dev/null 2>&1 || missing_pkgs+=(iputils-ping)
+	command -v iperf3 >/dev/null 2>&1 || missing_pkgs+=(iperf3)
+	command -v iptables >/dev/null 2>&1 || missing_pkgs+=(iptables)
+	if ((${#missing_pkgs[@]} > 0)) && command -v apt-get >/dev/null 2>&1; then
+		note "installing ${missing_pkgs[*]} for the integration tests (apt-get)"
+		if ! { apt-get install -y "${missing_pkgs[@]}" >/dev/null 2>&1 ||
+			{ apt-get update >/dev/null 2>&1 && apt-get install -y "${missing_pkgs[@]}" >/dev/null 2>&1; }; }; then
+			note "could not install ${missing_pkgs[*]}: the integration tests that need them skip"
+		fi
+	fi
+	step "integration (netns)" integration
+	iskip=$(grep -cE '^[[:space:]]*--- SKIP' "$integ_log" || true)
+	if [[ $iskip != 0 ]]; then
+		note "integration tests skipped ($iskip):"
+		grep -E '^[[:space:]]*--- SKIP|not available yet|integration tests need' "$integ_log" | sed 's/^/    /' || true
+	fi
+	note "integration tests: $(grep -cE '^[[:space:]]*--- PASS' "$integ_log" || true) passed, $(grep -cE '^[[:space:]]*--- FAIL' "$integ_log" || true) failed, $iskip skipped"
+fi
+rm -f "$integ_log"
 
 # --- summary -----------------------------------------------------------------
 
