@@ -1,0 +1,327 @@
+package afpacket
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/hare-fw/hare/datapath"
+	"golang.org/x/sys/unix"
+)
+
+// running is a bridge with its workers.
+type running struct {
+	br *Bridge
+	wg sync.WaitGroup
+}
+
+// decider decides one packet; it may call port.Inject.
+type decider func(port datapath.Port, p *datapath.Packet)
+
+// startBridge opens a bridge b0<->b1 in the bridge namespace and runs one
+// worker per Port with decide.
+func startBridge(t testing.TB, workers int, decide decider) *running {
+	t.Helper()
+	tp := needTopology(t)
+	c := DefaultConfig("b0", "b1")
+	c.Workers = workers
+	var err error
+	r := &running{}
+	inNetns(t, tp.bridge, func() { r.br, err = Open(c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, port := range r.br.Ports() {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			var b datapath.Batch
+			for {
+				if err := port.Read(&b); err != nil {
+					if !errors.Is(err, datapath.ErrClosed) {
+						t.Error(err)
+					}
+					return
+				}
+				for i := range b.Pkts {
+					decide(port, &b.Pkts[i])
+				}
+				if err := port.Done(&b); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *running) stop() {
+	r.br.Close()
+	r.wg.Wait()
+}
+
+func (r *running) stats() (s datapath.PortStats) {
+	for _, p := range r.br.Ports() {
+		ps := p.Stats()
+		s.Received += ps.Received
+		s.Accepted += ps.Accepted
+		s.Dropped += ps.Dropped
+		s.Injected += ps.Injected
+		s.Passed += ps.Passed
+		s.KernelDrops += ps.KernelDrops
+		s.Errors += ps.Errors
+	}
+	return s
+}
+
+// udpDport returns the UDP destination port of an unfragmented datagram
+// or the first fragment, or -1.
+func udpDport(p *datapath.Packet) int {
+	ip := p.Data[p.L3:]
+	switch {
+	case p.EtherType == etherIPv4 && len(ip) >= 20:
+		ihl := int(ip[0]&15) * 4
+		if ip[9] != 17 || binary.BigEndian.Uint16(ip[6:])&0x1fff != 0 || len(ip) < ihl+4 {
+			return -1
+		}
+		return int(binary.BigEndian.Uint16(ip[ihl+2:]))
+	case p.EtherType == etherIPv6 && len(ip) >= 44 && ip[6] == 17:
+		return int(binary.BigEndian.Uint16(ip[42:]))
+	}
+	return -1
+}
+
+// dropDiscard accepts everything but UDP to port 9 (discard).
+func dropDiscard(_ datapath.Port, p *datapath.Packet) {
+	p.Verdict = datapath.Accept
+	if udpDport(p) == 9 {
+		p.Verdict = datapath.Drop
+	}
+}
+
+func TestPing(t *testing.T) {
+	tp := needTopology(t)
+	r := startBridge(t, 2, dropDiscard)
+	for _, c := range []struct{ ns, dst string }{
+		{tp.client, serverIP4}, {tp.server, clientIP4},
+		{tp.client, serverIP6}, {tp.server, clientIP6},
+	} {
+		if err := nsRun(c.ns, "ping", "-c", "2", "-i", "0.2", "-W", "5", c.dst); err != nil {
+			t.Errorf("ping from %s: %v", c.ns, err)
+		}
+	}
+	s := r.stats()
+	t.Logf("%+v", s)
+	if s.Passed == 0 {
+		t.Errorf("no frame passed without a verdict (ARP): %+v", s)
+	}
+	if s.Accepted < 16 {
+		t.Errorf("accepted %d, want at least the 16 echo requests and replies: %+v", s.Accepted, s)
+	}
+}
+
+// listen opens a listener in ns.
+func listen(t *testing.T, ns, network, addr string) (l net.Listener, pc net.PacketConn) {
+	t.Helper()
+	var err error
+	inNetns(t, ns, func() {
+		if strings.HasPrefix(network, "tcp") {
+			l, err = net.Listen(network, addr)
+		} else {
+			pc, err = net.ListenPacket(network, addr)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, pc
+}
+
+func dial(t *testing.T, ns, network, addr string) net.Conn {
+	t.Helper()
+	var c net.Conn
+	var err error
+	inNetns(t, ns, func() { c, err = net.DialTimeout(network, addr, 10*time.Second) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTCPStream(t *testing.T) {
+	tp := needTopology(t)
+	r := startBridge(t, 2, dropDiscard)
+	for _, server := range []string{serverIP4, "[" + serverIP6 + "]"} {
+		l, _ := listen(t, tp.server, "tcp", server+":5000")
+		got := make(chan [32]byte, 1)
+		go func() {
+			c, err := l.Accept()
+			if err != nil {
+				got <- [32]byte{}
+				return
+			}
+			h := sha256.New()
+			_, _ = io.Copy(h, c)
+			c.Close()
+			got <- [32]byte(h.Sum(nil))
+		}()
+		data := make([]byte, 8<<20)
+		_, _ = rand.Read(data)
+		c := dial(t, tp.client, "tcp", server+":5000")
+		if _, err := c.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if h := <-got; h != sha256.Sum256(data) {
+			t.Errorf("%s: the server received other bytes than the client sent", server)
+		}
+		l.Close()
+	}
+	if s := r.stats(); s.Errors != 0 {
+		t.Errorf("errors: %+v", s)
+	}
+}
+
+// unreachable builds an ICMP port unreachable from the datagram in p (the
+// reply a reject with icmp port-unreachable would send), with gopacket.
+func unreachable(p *datapath.Packet) []byte {
+	ip := p.Data[p.L3:]
+	in := gopacket.NewPacket(ip, layers.LayerTypeIPv4, gopacket.Default).Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	out := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: in.DstIP, DstIP: in.SrcIP}
+	icmp := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodePort)}
+	quote := ip[:min(len(ip), int(in.IHL)*4+8)]
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		out, icmp, gopacket.Payload(quote)); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+func TestUDPDropInjectFragments(t *testing.T) {
+	tp := needTopology(t)
+	var biggest atomic.Int64
+	r := startBridge(t, 2, func(port datapath.Port, p *datapath.Packet) {
+		if n := int64(len(p.Data)); n > biggest.Load() {
+			biggest.Store(n)
+		}
+		dropDiscard(port, p)
+		if p.Verdict == datapath.Drop && p.EtherType == etherIPv4 {
+			if err := port.Inject(p, unreachable(p)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	_, discard := listen(t, tp.server, "udp4", serverIP4+":9")
+	defer discard.Close()
+	_, echo := listen(t, tp.server, "udp4", serverIP4+":5001")
+	defer echo.Close()
+
+	// Dropped, and answered by Inject: the client's connected socket
+	// sees the ICMP error as ECONNREFUSED.
+	c := dial(t, tp.client, "udp4", serverIP4+":9")
+	defer c.Close()
+	_, _ = c.Write([]byte("to the discard port"))
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 10)); !errors.Is(err, unix.ECONNREFUSED) {
+		t.Errorf("client read after a dropped datagram: %v, want ECONNREFUSED from the injected ICMP error", err)
+	}
+
+	// Passed: a small datagram and one of 4000 bytes, which the client
+	// sends in three fragments; the kernel reassembles them before fanout
+	// and the bridge fragments again for the 1500-byte MTU of b1.
+	c2 := dial(t, tp.client, "udp4", serverIP4+":5001")
+	defer c2.Close()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 250)
+	for _, msg := range [][]byte{[]byte("hello"), big} {
+		if _, err := c2.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		_ = echo.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 8192)
+		n, _, err := echo.ReadFrom(buf)
+		if err != nil || !bytes.Equal(buf[:n], msg) {
+			t.Errorf("server got %d bytes (%v), want the %d sent", n, err, len(msg))
+		}
+	}
+	if b := biggest.Load(); b < 4000 {
+		t.Errorf("largest frame a worker saw: %d bytes; the 4000-byte datagram was not reassembled", b)
+	}
+
+	// Nothing reached the discard port.
+	_ = discard.SetReadDeadline(time.Now())
+	if n, _, err := discard.ReadFrom(make([]byte, 100)); err == nil {
+		t.Errorf("the discard port received %d bytes of a dropped datagram", n)
+	}
+	s := r.stats()
+	t.Logf("%+v", s)
+	if s.Injected != 1 || s.Dropped < 1 {
+		t.Errorf("stats: %+v, want 1 injected and at least 1 dropped", s)
+	}
+}
+
+// promiscuity returns an interface's promiscuity count (IFLA_PROMISCUITY,
+// which counts PACKET_MR_PROMISC memberships; SIOCGIFFLAGS does not show
+// them).
+func promiscuity(t testing.TB, ns, name string) int {
+	out, err := exec.Command("ip", "-n", ns, "-d", "link", "show", name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link show %s: %v: %s", name, err, out)
+	}
+	f := strings.Fields(string(out))
+	for i := range f[:len(f)-1] {
+		if f[i] == "promiscuity" {
+			n, err := strconv.Atoi(f[i+1])
+			if err == nil {
+				return n
+			}
+		}
+	}
+	t.Fatalf("no promiscuity in %s", out)
+	return 0
+}
+
+func TestClose(t *testing.T) {
+	tp := needTopology(t)
+	r := startBridge(t, 3, dropDiscard)
+	for _, name := range []string{"b0", "b1"} {
+		if n := promiscuity(t, tp.bridge, name); n != 3 {
+			t.Errorf("%s: promiscuity %d while bridging with 3 workers, want 3", name, n)
+		}
+	}
+	// The workers are blocked in Read: Close must wake them.
+	r.stop()
+	var b datapath.Batch
+	if err := r.br.Ports()[0].Read(&b); !errors.Is(err, datapath.ErrClosed) {
+		t.Errorf("Read after Close: %v", err)
+	}
+	for _, name := range []string{"b0", "b1"} {
+		if n := promiscuity(t, tp.bridge, name); n != 0 {
+			t.Errorf("%s: promiscuity %d after Close", name, n)
+		}
+	}
+	inNetns(t, tp.bridge, func() {
+		lines, err := os.ReadFile("/proc/thread-self/net/packet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(lines), "\n"); n != 1 {
+			t.Errorf("packet sockets left after Close:\n%s", lines)
+		}
+	})
+}

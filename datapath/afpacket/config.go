@@ -1,0 +1,108 @@
+package afpacket
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config says which two interfaces to bridge and how.
+type Config struct {
+	// A and B are the two interfaces (names, e.g. "eth0" and "eth1").
+	// Frames read on one are transmitted on the other.
+	A, B string
+
+	// Workers is the number of Ports, one per worker goroutine; each owns
+	// one socket on A and one on B, in one PACKET_FANOUT_HASH group per
+	// interface. Default 1.
+	Workers int
+
+	// BlockSize and Blocks size each socket's TPACKET_V3 receive ring
+	// (tpacket_req3.tp_block_size, tp_block_nr). BlockSize is a multiple of
+	// the page size and large enough for a 64 KiB GRO frame. Defaults
+	// 256 KiB and 16 (4 MiB per socket, two sockets per worker).
+	BlockSize int
+	Blocks    int
+
+	// BlockTimeout is tpacket_req3.tp_retire_blk_tov: how long the kernel
+	// waits before handing over a block that is not full
+	// (prb_retire_rx_blk_timer_expired), the latency added at low rates.
+	// Millisecond granularity; default 1 ms.
+	BlockTimeout time.Duration
+
+	// PassARP passes ARP frames (EtherType 0x0806) unseen by the workers
+	// (a bridge without ARP is no bridge); PassNonIP passes every other
+	// frame that is neither IPv4 nor IPv6 (LLDP, STP, IPX, QinQ ...).
+	// Frames not passed are dropped. DefaultConfig: ARP passes, the rest
+	// is dropped, which is what a Linux bridge does with the link-local
+	// 01:80:C2:00:00:0X group (br_handle_frame) and what a firewall wants
+	// for protocols it cannot inspect.
+	PassARP   bool
+	PassNonIP bool
+
+	// Defrag sets PACKET_FANOUT_FLAG_DEFRAG: the kernel reassembles IPv4
+	// fragments before fanout (ip_check_defrag), so workers see whole
+	// datagrams as a br_netfilter bridge does, and a datagram larger than
+	// the egress MTU is fragmented again on transmission
+	// (br_nf_dev_queue_xmit → ip_do_fragment). IPv6 fragments arrive as
+	// they are (the kernel has no AF_PACKET IPv6 reassembly); hash fanout
+	// puts all fragments of one datagram on one worker anyway, because
+	// the flow dissector hashes fragments on their addresses only.
+	Defrag bool
+
+	// DisableLRO turns large receive offload off on both interfaces while
+	// the bridge runs (as br_add_if does with dev_disable_lro): LRO merges
+	// segments in ways that cannot be undone on transmission. GRO is kept:
+	// its frames arrive with their GSO description (PACKET_VNET_HDR) and
+	// the kernel segments them again on transmission.
+	DisableLRO bool
+}
+
+// DefaultConfig returns the configuration for bridging a and b with one
+// worker.
+func DefaultConfig(a, b string) Config {
+	return Config{
+		A: a, B: b,
+		Workers:      1,
+		BlockSize:    256 << 10,
+		Blocks:       16,
+		BlockTimeout: time.Millisecond,
+		PassARP:      true,
+		Defrag:       true,
+		DisableLRO:   true,
+	}
+}
+
+// minBlock is the smallest block that holds a 64 KiB frame (a GRO frame
+// or a reassembled datagram) with its tpacket3_hdr and offsets.
+const minBlock = 128 << 10
+
+func (c *Config) check(pageSize int) error {
+	if c.A == "" || c.B == "" || c.A == c.B {
+		return fmt.Errorf("afpacket: need two different interfaces, have %q and %q", c.A, c.B)
+	}
+	if c.Workers <= 0 {
+		c.Workers = 1
+	}
+	if c.Workers > 1024 {
+		return fmt.Errorf("afpacket: %d workers; a fanout group holds at most 1024 sockets (PACKET_FANOUT_MAX)", c.Workers)
+	}
+	if c.BlockSize == 0 {
+		c.BlockSize = 256 << 10
+	}
+	if c.Blocks == 0 {
+		c.Blocks = 16
+	}
+	if c.BlockTimeout == 0 {
+		c.BlockTimeout = time.Millisecond
+	}
+	if c.BlockSize < minBlock || c.BlockSize%pageSize != 0 {
+		return fmt.Errorf("afpacket: block size %d: must be a multiple of the page size (%d) and at least %d", c.BlockSize, pageSize, minBlock)
+	}
+	if c.Blocks < 2 {
+		return fmt.Errorf("afpacket: %d blocks: need at least 2", c.Blocks)
+	}
+	if c.BlockTimeout < time.Millisecond {
+		return fmt.Errorf("afpacket: block timeout %v: the kernel counts it in milliseconds", c.BlockTimeout)
+	}
+	return nil
+}
