@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"reflect"
@@ -189,6 +190,7 @@ func (d *Daemon) Start() error {
 	if d.opt.Open == nil {
 		return errors.New("no datapath opener")
 	}
+	d.restore(c.State.File)
 	dp, err := d.opt.Open(c, d.log)
 	if err != nil {
 		return fmt.Errorf("datapath %s: %w", c.Datapath.Kind, err)
@@ -197,6 +199,28 @@ func (d *Daemon) Start() error {
 	d.log.Info("started", "datapath", dp.Name(), "workers", len(d.workers), "ruleset", c.Ruleset.File,
 		"conntrack_max", maxOf(c.Conntrack))
 	return nil
+}
+
+// restore loads the connection table saved by the last stop, if any. A
+// file that cannot be loaded whole (corrupt, truncated, another version,
+// too many entries for max) is refused, and loads nothing: it is logged,
+// moved aside to FILE.bad for inspection, and the daemon starts with an
+// empty table, since a firewall that does not start protects nothing.
+func (d *Daemon) restore(path string) {
+	if path == "" {
+		return
+	}
+	st, err := d.table.RestoreFile(path, d.now())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		d.log.Info("no saved connection table", "file", path)
+	case err != nil:
+		d.log.Error("saved connection table refused; starting with an empty table", "error", err.Error(), "moved_to", path+".bad")
+		os.Rename(path, path+".bad")
+	default:
+		d.log.Info("connection table restored", "file", path, "entries", st.Loaded,
+			"expired", st.Expired, "present", st.Present, "saved_at", time.Unix(0, st.SavedAt).UTC())
+	}
 }
 
 func maxOf(s *conntrack.Settings) int64 { v, _ := s.Get("max"); return v }
@@ -347,6 +371,16 @@ func (d *Daemon) Stop() error {
 	}
 	if d.sink.pcaps != nil {
 		d.sink.pcaps.close()
+	}
+	if f := d.cfg.Load().State.File; f != "" {
+		// After the drain: no packet changes the table any more.
+		n, serr := d.table.SaveFile(f, d.now())
+		if serr != nil {
+			d.log.Error("connection table not saved", "error", serr.Error())
+			err = errors.Join(err, serr)
+		} else {
+			d.log.Info("connection table saved", "file", f, "entries", n)
+		}
 	}
 	var st datapath.PortStats
 	for _, w := range d.workers {
