@@ -120,4 +120,3 @@ func readAll(t *testing.T, path string) (out [][]byte) {
 		}
 	}
 }
-

@@ -114,4 +114,3 @@ func TestRestartKeepsConnections(t *testing.T) {
 		t.Errorf("corrupt state file not moved aside: %v", err)
 	}
 }
-
