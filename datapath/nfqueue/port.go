@@ -1,0 +1,278 @@
+package nfqueue
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	nfq "github.com/florianl/go-nfqueue/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/hare-fw/hare/datapath"
+)
+
+// port is one queue. go-nfqueue delivers packets through a callback from
+// its own goroutine, and every packet costs allocations there (the
+// []netlink.Message of each Receive, a bytes.Clone of the payload, a
+// pointer per attribute), and every verdict more (SetVerdict marshals a
+// fresh message and sends it alone). So a port keeps go-nfqueue's socket
+// (opened in Open with its Config) but reads packets straight into its own
+// buffer with recvfrom and sends all the verdicts of a batch in one
+// write: nothing is allocated per packet or per batch.
+type port struct {
+	dp    *Datapath
+	nfq   *nfq.Nfqueue
+	raw   syscall.RawConn
+	queue uint16
+
+	rbuf   []byte // packets of the current batch point in here
+	maxMsg int    // the largest message the kernel may send
+	wbuf   []byte // verdict messages
+	ids    []uint32
+	batch  int // packets read and not yet handed back with Done
+
+	// state of readFn/writeFn, so the closures are made once.
+	readFn  func(fd uintptr) bool
+	writeFn func(fd uintptr) bool
+	rdOff   int
+	rdBlock bool
+	rdN     int
+	rdErr   error
+	wrErr   error
+
+	received, accepted, dropped, injected, errs, enobufs atomic.Uint64
+
+	inj injector
+}
+
+var errReadBeforeDone = errors.New("nfqueue: Read before Done of the previous batch")
+
+func newPort(dp *Datapath, q *nfq.Nfqueue, queue uint16, c Config) (*port, error) {
+	raw, err := q.Con.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	// nfqnl_build_packet_message: nlmsghdr, nfgenmsg and the attributes
+	// other than the payload take well under 512 bytes.
+	maxMsg := int(c.CopyRange) + 512
+	p := &port{
+		dp:     dp,
+		nfq:    q,
+		raw:    raw,
+		queue:  queue,
+		maxMsg: maxMsg,
+		rbuf:   make([]byte, c.Batch*2048+maxMsg),
+		wbuf:   make([]byte, 0, c.Batch*40),
+		ids:    make([]uint32, 0, c.Batch),
+	}
+	p.readFn = p.recv
+	p.writeFn = p.send
+	p.inj.init(dp.inj4, dp.inj6)
+	return p, nil
+}
+
+// recv is one recvfrom into rbuf[rdOff:]. MSG_TRUNC makes it return the
+// datagram's full length, so a message cut short is seen.
+func (p *port) recv(fd uintptr) bool {
+	b := p.rbuf[p.rdOff:]
+	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+	if e == unix.EAGAIN && p.rdBlock {
+		return false // wait in the poller
+	}
+	p.rdN, p.rdErr = int(n), nil
+	if e != 0 {
+		p.rdN, p.rdErr = 0, e
+	}
+	return true
+}
+
+func (p *port) send(fd uintptr) bool {
+	_, _, e := unix.Syscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p.wbuf[0])), uintptr(len(p.wbuf)))
+	if e == unix.EAGAIN {
+		return false
+	}
+	p.wrErr = nil
+	if e != 0 {
+		p.wrErr = e
+	}
+	return true
+}
+
+// Read waits for one packet, then takes what else is already there
+// without waiting, up to cap(b.Pkts) and as long as the buffer has room
+// for the largest message.
+func (p *port) Read(b *datapath.Batch) error {
+	if p.dp.closed.Load() {
+		return datapath.ErrClosed
+	}
+	if p.batch > 0 {
+		return errReadBeforeDone
+	}
+	if cap(b.Pkts) == 0 {
+		b.Pkts = make([]datapath.Packet, 0, p.dp.cfg.Batch)
+	}
+	b.Pkts = b.Pkts[:0]
+	p.ids = p.ids[:0]
+	p.rdOff = 0
+	for len(b.Pkts) < cap(b.Pkts) && len(p.rbuf)-p.rdOff >= p.maxMsg {
+		p.rdBlock = len(b.Pkts) == 0
+		if err := p.raw.Read(p.readFn); err != nil {
+			if p.dp.closed.Load() {
+				return datapath.ErrClosed
+			}
+			p.errs.Add(1)
+			return err
+		}
+		if p.rdErr == unix.EAGAIN {
+			break
+		}
+		if p.rdErr == unix.ENOBUFS {
+			// The socket buffer overflowed (netlink_overrun): the kernel
+			// dropped or, failing open, accepted packets that hare never
+			// sees; nfnetlink_queue counts them (queue_user_dropped), and
+			// reading goes on.
+			p.enobufs.Add(1)
+			continue
+		}
+		if p.rdErr != nil {
+			if p.dp.closed.Load() {
+				return datapath.ErrClosed
+			}
+			p.errs.Add(1)
+			if len(b.Pkts) > 0 {
+				break
+			}
+			return fmt.Errorf("nfqueue %d: read: %w", p.queue, p.rdErr)
+		}
+		space := len(p.rbuf) - p.rdOff
+		if p.rdN > space {
+			p.errs.Add(1) // cannot happen with maxMsg room; lost all the same
+			continue
+		}
+		p.parse(b, p.rbuf[p.rdOff:p.rdOff+p.rdN])
+		p.rdOff += align4(p.rdN)
+	}
+	p.batch = len(b.Pkts)
+	p.received.Add(uint64(len(b.Pkts)))
+	return nil
+}
+
+// parse takes the packets of one datagram into b.
+func (p *port) parse(b *datapath.Batch, msg []byte) {
+	var pi packetInfo
+	for len(msg) >= nlmsgHdrLen {
+		l := int(binary.NativeEndian.Uint32(msg))
+		if l < nlmsgHdrLen || l > len(msg) {
+			p.errs.Add(1)
+			break
+		}
+		typ := binary.NativeEndian.Uint16(msg[4:])
+		body := msg[nlmsgHdrLen:l]
+		switch {
+		case typ == msgPacket && len(b.Pkts) < cap(b.Pkts):
+			if parsePacket(body, &pi) {
+				b.Pkts = b.Pkts[:len(b.Pkts)+1]
+				pi.fill(&b.Pkts[len(b.Pkts)-1])
+				p.ids = append(p.ids, pi.id)
+			} else {
+				p.errs.Add(1)
+			}
+		case typ == nlmsgError:
+			// Verdicts go without NLM_F_ACK, so this is a verdict the
+			// kernel refused (nfqnl_recv_verdict: -ENOENT for an id
+			// not queued).
+			if nlError(body) != 0 {
+				p.errs.Add(1)
+			}
+		}
+		msg = msg[min(align4(l), len(msg)):]
+	}
+}
+
+// Done sends the verdicts of b in one write: each run of packets with the
+// same verdict and no new mark as one NFQNL_MSG_VERDICT_BATCH (which
+// covers every queued packet up to its id, and the queue holds no others
+// below it: ids rise, and each was read), every packet with a new mark as
+// an NFQNL_MSG_VERDICT with NFQA_MARK.
+func (p *port) Done(b *datapath.Batch) error {
+	if p.dp.closed.Load() {
+		return datapath.ErrClosed
+	}
+	pk := b.Pkts
+	if n := p.batch; len(pk) != n {
+		p.batch = 0
+		return fmt.Errorf("nfqueue %d: Done with %d packets, read %d", p.queue, len(pk), n)
+	}
+	p.batch = 0
+	if len(pk) == 0 {
+		return nil
+	}
+	w := p.wbuf[:0]
+	var acc, drop uint64
+	for i := 0; i < len(pk); {
+		if uint32(pk[i].Handle) != p.ids[i] {
+			return fmt.Errorf("nfqueue %d: Done with a batch other than the one read", p.queue)
+		}
+		v := uint32(nfq.NfDrop)
+		if pk[i].Verdict == datapath.Accept {
+			v = nfq.NfAccept
+		}
+		j := i
+		if !pk[i].SetMark {
+			for j+1 < len(pk) && !pk[j+1].SetMark && pk[j+1].Verdict == pk[i].Verdict &&
+				uint32(pk[j+1].Handle) == p.ids[j+1] && int32(p.ids[j+1]-p.ids[j]) > 0 {
+				j++
+			}
+		}
+		w = putVerdict(w, p.queue, p.ids[j], v, j > i, pk[i].NewMark, pk[i].SetMark)
+		if v == nfq.NfAccept {
+			acc += uint64(j - i + 1)
+		} else {
+			drop += uint64(j - i + 1)
+		}
+		i = j + 1
+	}
+	p.wbuf = w
+	if err := p.raw.Write(p.writeFn); err != nil || p.wrErr != nil {
+		p.errs.Add(1)
+		if p.dp.closed.Load() {
+			return datapath.ErrClosed
+		}
+		if err == nil {
+			err = p.wrErr
+		}
+		return fmt.Errorf("nfqueue %d: verdicts: %w", p.queue, err)
+	}
+	p.accepted.Add(acc)
+	p.dropped.Add(drop)
+	return nil
+}
+
+func (p *port) Inject(to *datapath.Packet, ip []byte) error {
+	if err := p.inj.send(to, ip); err != nil {
+		p.errs.Add(1)
+		return err
+	}
+	p.injected.Add(1)
+	return nil
+}
+
+func (p *port) Stats() datapath.PortStats {
+	s := datapath.PortStats{
+		Received: p.received.Load(),
+		Accepted: p.accepted.Load(),
+		Dropped:  p.dropped.Load(),
+		Injected: p.injected.Load(),
+		Errors:   p.errs.Load(),
+	}
+	if d, ok := p.dp.kernelDrops(p.queue); ok {
+		s.KernelDrops = d
+	} else {
+		s.KernelDrops = p.enobufs.Load()
+	}
+	return s
+}
