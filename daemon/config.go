@@ -49,10 +49,22 @@ type DatapathConfig struct {
 	Hooks        []string `toml:"hooks"`
 	InstallRules bool     `toml:"install_rules"`
 
-	// AF_PACKET: the two interfaces bridged; PassNonIP lets frames that
-	// are not IPv4 or IPv6 (ARP, LLDP…) through without a verdict.
+	// NFQUEUE: Notrack installs, with InstallRules, the nftables table
+	// whose raw-priority notrack rules keep the kernel's own conntrack
+	// out of the way; MaxQueueLen is how many packets the kernel holds
+	// per queue waiting for hare (NFQA_CFG_QUEUE_MAXLEN).
+	Notrack     bool   `toml:"notrack"`
+	MaxQueueLen uint32 `toml:"max_queue_len"`
+
+	// AF_PACKET: the two interfaces bridged; PassARP lets ARP through
+	// without a verdict (a bridge without ARP is no bridge), PassNonIP
+	// every other frame that is neither IPv4 nor IPv6 (LLDP, STP…);
+	// Defrag has the kernel reassemble IPv4 fragments before the workers
+	// see them (PACKET_FANOUT_FLAG_DEFRAG).
 	Interfaces []string `toml:"interfaces"`
+	PassARP    bool     `toml:"pass_arp"`
 	PassNonIP  bool     `toml:"pass_non_ip"`
+	Defrag     bool     `toml:"defrag"`
 }
 
 // RulesetConfig is the [ruleset] section.
@@ -119,10 +131,11 @@ type StateConfig struct {
 // DefaultConfig returns the configuration an empty file gives.
 func DefaultConfig() *Config {
 	return &Config{
-		Datapath: DatapathConfig{Kind: "nfqueue", Queues: "0", Hooks: []string{"forward"}, InstallRules: true, PassNonIP: true},
-		Workers:  WorkersConfig{Batch: 64, Invalid: "drop", ReapInterval: 100, ReapBudget: 1024},
-		Control:  ControlConfig{Socket: "/run/hare/hare.sock", Mode: "0600"},
-		Log:      LogConfig{Format: "text", Level: "info", PcapRotateBytes: 16 << 20, PcapKeep: 4},
+		Datapath: DatapathConfig{Kind: "nfqueue", Queues: "0", Hooks: []string{"forward"}, InstallRules: true, Notrack: true,
+			MaxQueueLen: 1024, PassARP: true, Defrag: true},
+		Workers: WorkersConfig{Batch: 64, Invalid: "drop", ReapInterval: 100, ReapBudget: 1024},
+		Control: ControlConfig{Socket: "/run/hare/hare.sock", Mode: "0600"},
+		Log:     LogConfig{Format: "text", Level: "info", PcapRotateBytes: 16 << 20, PcapKeep: 4},
 		// Linux's defaults (conntrack.DefaultSettings).
 		Conntrack: conntrack.DefaultSettings(),
 	}
@@ -283,13 +296,21 @@ func (c *Config) check() *checkError {
 		}
 		for _, h := range d.Hooks {
 			switch h {
-			case "prerouting", "input", "forward", "output", "postrouting":
+			case "input", "forward":
+			case "output":
+				// engine.Packet runs the paths of packets that
+				// arrive (prerouting, then input or forward and
+				// postrouting); the local output path is not built.
+				return bad(toml.Key{"datapath", "hooks"}, "hook \"output\": hare's engine has no output path yet (input and forward only)")
 			default:
-				return bad(toml.Key{"datapath", "hooks"}, "unknown hook %q (prerouting, input, forward, output, postrouting)", h)
+				return bad(toml.Key{"datapath", "hooks"}, "unknown hook %q (input, forward)", h)
 			}
 		}
 		if len(d.Hooks) == 0 {
 			return bad(toml.Key{"datapath", "hooks"}, "no hook: nothing would be queued")
+		}
+		if d.MaxQueueLen == 0 {
+			return bad(toml.Key{"datapath", "max_queue_len"}, "0: the kernel would queue nothing")
 		}
 	case "afpacket":
 		if len(d.Interfaces) != 2 {

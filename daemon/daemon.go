@@ -297,7 +297,7 @@ func (d *Daemon) reload(old *Config) error {
 	}
 	d.eng.Swap(comp)
 	d.table.SetSettings(c.Conntrack)
-	d.pol.Store(policyOf(c))
+	d.pol.Store(&policy{acceptInvalid: c.Workers.Invalid == "accept", passNonIP: old.Datapath.PassNonIP})
 	if lv, err := ParseLevel(c.Log.Level); err == nil {
 		d.level.Set(lv)
 	}
@@ -312,7 +312,6 @@ func (d *Daemon) reload(old *Config) error {
 	kept.Datapath, kept.Control, kept.Metrics, kept.State = old.Datapath, old.Control, old.Metrics, old.State
 	kept.Workers.Count, kept.Workers.Batch = old.Workers.Count, old.Workers.Batch
 	kept.Log.Format, kept.Log.PcapDir, kept.Log.PcapRotateBytes, kept.Log.PcapKeep = old.Log.Format, old.Log.PcapDir, old.Log.PcapRotateBytes, old.Log.PcapKeep
-	kept.Datapath.PassNonIP = c.Datapath.PassNonIP // applies at once (policy)
 	d.cfg.Store(&kept)
 	d.log.Info("reloaded", "generation", gen, "ruleset", c.Ruleset.File)
 	return nil
@@ -327,9 +326,7 @@ func restartOnly(old, c *Config) []string {
 			out = append(out, name)
 		}
 	}
-	oa, ca := old.Datapath, c.Datapath
-	oa.PassNonIP, ca.PassNonIP = false, false
-	diff("datapath", oa, ca)
+	diff("datapath", old.Datapath, c.Datapath)
 	diff("workers.count", old.Workers.Count, c.Workers.Count)
 	diff("workers.batch", old.Workers.Batch, c.Workers.Batch)
 	diff("workers.reap_interval_ms", old.Workers.ReapInterval, c.Workers.ReapInterval)
