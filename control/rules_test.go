@@ -1,0 +1,122 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hare-fw/hare/engine"
+	pt "github.com/hare-fw/hare/packet/packettest"
+)
+
+const baseRules = `table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		tcp dport 22 counter accept
+	}
+}
+`
+
+func TestRulesListApply(t *testing.T) {
+	r := newRig(t, baseRules)
+	ctx := context.Background()
+	r.flows() // tcp4 to port 22 is accepted and counted: 1 packet (the SYN), 60 bytes? 40: no options
+	got, err := r.c.ListRuleset(ctx, ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		tcp dport 22 counter packets 1 bytes 40 accept
+	}
+}
+`
+	if got != want {
+		t.Fatalf("list ruleset:\n%s\nwant:\n%s", got, want)
+	}
+
+	// add, insert, then delete by handle: one transaction each
+	for _, cmd := range []string{
+		"add rule inet filter input udp dport 53 accept",
+		"insert rule inet filter input ip saddr 192.0.2.1 drop",
+		"add set inet filter blocked { type ipv4_addr; }",
+		"add element inet filter blocked { 198.51.100.7, 198.51.100.8 }",
+		"delete element inet filter blocked { 198.51.100.8 }",
+	} {
+		if err := r.c.Apply(ctx, "", []byte(cmd), false); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+	}
+	got, _ = r.c.ListRuleset(ctx, ListOptions{Handles: true, Stateless: true})
+	if !strings.Contains(got, "\t\tip saddr 192.0.2.1 drop # handle 5\n\t\tct state established,related accept # handle 2\n") ||
+		!strings.Contains(got, "\t\tudp dport 53 accept # handle 4\n") ||
+		!strings.Contains(got, "elements = { 198.51.100.7 }") ||
+		!strings.Contains(got, "tcp dport 22 counter accept # handle 3") {
+		t.Fatalf("after changes:\n%s", got)
+	}
+	if err := r.c.Apply(ctx, "", []byte("delete rule inet filter input handle 4"), false); err != nil {
+		t.Fatal(err)
+	}
+	chain, _ := r.c.ListRuleset(ctx, ListOptions{Family: "inet", Table: "filter", Chain: "input"})
+	if strings.Contains(chain, "udp dport 53") || strings.Contains(chain, "set blocked") || !strings.HasPrefix(chain, "table inet filter {\n\tchain input {\n") {
+		t.Fatalf("list chain:\n%s", chain)
+	}
+	set, _ := r.c.ListRuleset(ctx, ListOptions{Family: "inet", Table: "filter", Set: "blocked"})
+	if strings.Contains(set, "chain") || !strings.Contains(set, "set blocked {") {
+		t.Fatalf("list set:\n%s", set)
+	}
+
+	// A failing command changes nothing and says where it failed.
+	before, _ := r.c.ListRuleset(ctx, ListOptions{Handles: true})
+	var ce *Error
+	err = r.c.Apply(ctx, "bad.nft", []byte("add rule inet filter input tcp dport 22 accept\nadd rule inet filter nochain accept\n"), false)
+	if !errors.As(err, &ce) || ce.Status != 400 || !strings.HasPrefix(ce.Msg, "bad.nft:2:") {
+		t.Fatalf("bad command: %v", err)
+	}
+	err = r.c.Apply(ctx, "bad.nft", []byte("add rule inet filter input tcp dport 99999 accept\n"), false)
+	if !errors.As(err, &ce) || !strings.HasPrefix(ce.Msg, "bad.nft:1:") {
+		t.Fatalf("bad value: %v", err)
+	}
+	// -c checks without changing.
+	if err := r.c.Apply(ctx, "ok.nft", []byte("add rule inet filter input tcp dport 23 accept\n"), true); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := r.c.ListRuleset(ctx, ListOptions{Handles: true})
+	if before != after {
+		t.Fatalf("ruleset changed by failed or check-only commands:\n%s\nthen\n%s", before, after)
+	}
+	if _, err := r.c.ListRuleset(ctx, ListOptions{Family: "inet", Table: "nope"}); !errors.As(err, &ce) || ce.Status != 404 {
+		t.Fatalf("list of a missing table: %v", err)
+	}
+
+	// The new rules apply to packets: 192.0.2.1 is now dropped.
+	res := r.packet(pt.IPv4(netipMust("192.0.2.1"), s4, 17, pt.UDP(netipMust("192.0.2.1"), s4, 1, 53, nil)))
+	if res.Verdict != engine.Drop || res.Rule != 5 {
+		t.Fatalf("verdict %v by rule %d", res.Verdict, res.Rule)
+	}
+
+	cs, err := r.c.Counters(ctx)
+	if err != nil || len(cs.Rules) != 1 || cs.Rules[0].Handle != 3 || cs.Rules[0].Packets != 1 || cs.Rules[0].Family != "inet" {
+		t.Fatalf("counters %+v %v", cs, err)
+	}
+}
+
+func TestRulesJSON(t *testing.T) {
+	r := newRig(t, baseRules)
+	got, err := r.c.ListRuleset(context.Background(), ListOptions{JSON: true})
+	if err != nil || !strings.HasPrefix(got, `{"nftables": [{"metainfo"`) {
+		t.Fatalf("%q %v", got, err)
+	}
+}
+
+func TestNotImplemented(t *testing.T) {
+	r := newRig(t, "")
+	var ce *Error
+	if err := r.c.Reload(context.Background()); !errors.As(err, &ce) || ce.Status != 501 {
+		t.Fatalf("reload without Backend.Reload: %v", err)
+	}
+}
