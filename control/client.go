@@ -88,9 +88,11 @@ func (c *Client) getJSON(ctx context.Context, method, path string, q url.Values,
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// TextOptions are conntrack's -o options for text output.
+// TextOptions are conntrack's -o options for text output; with JSON the
+// lines are JSON objects instead (ctfmt.Entry), and the others are ignored.
 type TextOptions struct {
 	Extended, ID, KTimestamp, Timestamp bool
+	JSON                                bool
 }
 
 func (o TextOptions) values(f *Filter) url.Values {
@@ -99,6 +101,9 @@ func (o TextOptions) values(f *Filter) url.Values {
 		q = f.Values()
 	}
 	q.Set("format", "text")
+	if o.JSON {
+		q.Set("format", "json")
+	}
 	var ws []string
 	for _, x := range []struct {
 		on bool
@@ -173,7 +178,6 @@ func (c *Client) Stats(ctx context.Context) (Stats, error) {
 type EventOptions struct {
 	TextOptions
 	Types string // NEW,UPDATE,DESTROY (conntrack -e); "" all
-	JSON  bool   // records carry Event (ctfmt.Event) instead of Line
 	Queue int    // events buffered server-side before losing some; 0 default
 	// Ready, if not nil, is called once the server has subscribed.
 	Ready func()
@@ -184,9 +188,6 @@ type EventOptions struct {
 // count of lost events).
 func (c *Client) Events(ctx context.Context, f *Filter, o EventOptions, fn func(Record) error) error {
 	q := o.values(f)
-	if o.JSON {
-		q.Set("format", "json")
-	}
 	if o.Types != "" {
 		q.Set("events", o.Types)
 	}

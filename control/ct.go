@@ -55,7 +55,7 @@ func (s *Server) parseOutput(q url.Values) (output, error) {
 			case "timestamp":
 				out.opts.Timestamp = true
 			default:
-				return out, fmt.Errorf("Bad parameter `%s'", w)
+				return out, ctErrorf("Bad parameter `%s'", w)
 			}
 		}
 	}
@@ -180,24 +180,40 @@ func (s *Server) ctGet(w http.ResponseWriter, r *http.Request) {
 	ew.w.Flush()
 }
 
-// Tuple returns the exact tuple f names (conntrack -G and -D with a full
-// tuple): the protocol, single addresses and the protocol's identifiers
-// must all be given.
+// Tuple returns the exact tuple f names (conntrack -G): the protocol,
+// single addresses and the protocol's identifiers must all be given. The
+// errors are conntrack's.
 func (f *Filter) Tuple() (conntrack.Tuple, error) {
-	single := func(p netip.Prefix) bool { return p.IsValid() && p.Bits() == p.Addr().BitLen() }
-	if !f.HasProto || !single(f.Src) || !single(f.Dst) {
-		return conntrack.Tuple{}, fmt.Errorf("missing required options: a protocol (-p), a source (-s) and a destination (-d) address")
+	single := func(p netip.Prefix) bool { return p.Bits() == p.Addr().BitLen() }
+	switch {
+	case !f.HasProto:
+		return conntrack.Tuple{}, ctErrorf("You need to supply the `--protonum' option for this command")
+	case !f.Src.IsValid() || !f.Dst.IsValid():
+		return conntrack.Tuple{}, fmt.Errorf("you have to specify `--src' and `--dst'")
+	case !single(f.Src):
+		return conntrack.Tuple{}, ctErrorf("Illegal option `--mask-src' with this command")
+	case !single(f.Dst):
+		return conntrack.Tuple{}, ctErrorf("Illegal option `--mask-dst' with this command")
 	}
 	var sport, dport uint16
 	switch {
 	case hasPorts(f.Proto):
 		if f.SPort == nil || f.DPort == nil {
-			return conntrack.Tuple{}, fmt.Errorf("You need to supply the `--sport' and `--dport' options for this command")
+			return conntrack.Tuple{}, fmt.Errorf("you have to specify `--sport' and `--dport'")
 		}
 		sport, dport = *f.SPort, *f.DPort
 	case f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6:
-		if f.ICMPType == nil || f.ICMPCode == nil || f.ICMPID == nil {
-			return conntrack.Tuple{}, fmt.Errorf("You need to supply the `--icmp-type', `--icmp-code' and `--icmp-id' options for this command")
+		pre := "icmp"
+		if f.Proto == packet.ProtoICMPv6 {
+			pre = "icmpv6"
+		}
+		switch {
+		case f.ICMPType == nil:
+			return conntrack.Tuple{}, ctErrorf("You need to supply the `--%s-type' option for this command", pre)
+		case f.ICMPCode == nil:
+			return conntrack.Tuple{}, ctErrorf("You need to supply the `--%s-code' option for this command", pre)
+		case f.ICMPID == nil:
+			return conntrack.Tuple{}, ctErrorf("You need to supply the `--%s-id' option for this command", pre)
 		}
 		sport, dport = *f.ICMPID, uint16(*f.ICMPType)<<8|uint16(*f.ICMPCode)
 	}

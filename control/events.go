@@ -3,7 +3,6 @@ package control
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -41,7 +40,7 @@ func parseEventTypes(s string) (mask uint8, err error) {
 		case "ALL":
 			mask = 0xff
 		default:
-			return 0, fmt.Errorf("unknown event type `%s'", w)
+			return 0, ctErrorf("Bad parameter `%s'", w)
 		}
 	}
 	return mask, nil

@@ -47,7 +47,7 @@ func TestEvents(t *testing.T) {
 	defer cancel()
 	f, _ := ParseFilter(url.Values{"proto": {"1"}})
 	all := r.follow(ctx, Filter{}, EventOptions{TextOptions: TextOptions{Extended: true}})
-	icmp := r.follow(ctx, f, EventOptions{Types: "DESTROY", JSON: true})
+	icmp := r.follow(ctx, f, EventOptions{Types: "DESTROY", TextOptions: TextOptions{JSON: true}})
 	r.flows()
 	var types []string
 	for i := 0; i < 9; i++ {

@@ -230,7 +230,7 @@ func ParseFamily(s string) (uint8, error) {
 	case "ipv6":
 		return 6, nil
 	}
-	return 0, fmt.Errorf("`%s' is unsupported protocol", s)
+	return 0, fmt.Errorf("`%s' unsupported protocol", s)
 }
 
 // ParseProto parses a layer-4 protocol as conntrack -p does: a name of a
@@ -295,7 +295,7 @@ func ParseStatus(s string) (conntrack.Status, error) {
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("unknown status `%s'", w)
+			return 0, ctErrorf("Bad parameter `%s'", w)
 		}
 	}
 	return st, nil
@@ -315,3 +315,7 @@ func familyOf(a netip.Addr) uint8 {
 	}
 	return 6
 }
+
+// ctErrorf makes an error whose text is conntrack-tools' own message,
+// verbatim (capitals included), so scripts matching it keep working.
+func ctErrorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

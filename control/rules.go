@@ -102,11 +102,11 @@ func selectPart(rs *ruleset.Ruleset, family, table, chain, set string) (*ruleset
 			}
 		}
 		if len(nt.Chains)+len(nt.Sets) == 0 {
-			return nil, fmt.Errorf("No such file or directory")
+			return nil, nftErrorf("No such file or directory")
 		}
 		return &ruleset.Ruleset{Tables: []*ruleset.Table{&nt}}, nil
 	}
-	return nil, fmt.Errorf("No such file or directory")
+	return nil, nftErrorf("No such file or directory")
 }
 
 func parseFamily(s string) ruleset.Family {
@@ -270,3 +270,6 @@ func (s *Server) rulesCounters(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, out)
 }
+
+// nftErrorf makes an error whose text is nft's own message, verbatim.
+func nftErrorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

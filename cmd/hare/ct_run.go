@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hare-fw/hare/control"
+)
+
+// runCt is `hare ct`.
+func runCt(args []string, stdout, stderr io.Writer) int {
+	a, err := parseCt(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\nTry `hare ct -h' or 'hare ct --help' for more information.\n", ctVersion, err)
+		return exitUsage
+	}
+	switch a.cmd {
+	case 'h':
+		ctHelp(stdout)
+		return exitOK
+	case 'V':
+		fmt.Fprintf(stdout, "%s\n", ctVersion)
+		return exitOK
+	}
+	c := control.NewClient(a.socket)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return a.run(ctx, c, stdout, stderr)
+}
+
+// run executes the parsed command against the daemon.
+func (a *ctArgs) run(ctx context.Context, c *control.Client, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		var ce *control.Error
+		if errors.As(err, &ce) && ce.Status == 400 {
+			fmt.Fprintf(stderr, "%s: %s\nTry `hare ct -h' or 'hare ct --help' for more information.\n", ctVersion, ce.Msg)
+			return exitUsage
+		}
+		if !errors.As(err, &ce) {
+			err = fmt.Errorf("cannot reach the hare daemon at %s: %w", c.Path(), err)
+		}
+		fmt.Fprintf(stderr, "%s: %s\n", ctVersion, err)
+		return exitError
+	}
+	n := 0
+	line := func(l string) error {
+		n++
+		_, err := io.WriteString(stdout, l+"\n")
+		return err
+	}
+	switch a.cmd {
+	case 'L':
+		if err := c.List(ctx, &a.f, a.o, line); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stderr, "%s: %d flow entries have been shown.\n", ctVersion, n)
+	case 'G':
+		if _, err := a.f.Tuple(); err != nil {
+			fmt.Fprintf(stderr, "%s: %s\nTry `hare ct -h' or 'hare ct --help' for more information.\n", ctVersion, err)
+			return exitUsage
+		}
+		l, err := c.Get(ctx, &a.f, a.o)
+		var ce *control.Error
+		if errors.As(err, &ce) && ce.Status == 404 {
+			fmt.Fprintf(stderr, "%s: Operation failed: %s\n", ctVersion, ce.Msg)
+			return exitError
+		}
+		if err != nil {
+			return fail(err)
+		}
+		line(l)
+		fmt.Fprintf(stderr, "%s: %d flow entries have been shown.\n", ctVersion, n)
+	case 'D':
+		if err := c.Delete(ctx, &a.f, a.o, line); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stderr, "%s: %d flow entries have been deleted.\n", ctVersion, n)
+		if n == 0 {
+			return exitError
+		}
+	case 'F':
+		if _, err := c.Flush(ctx); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stderr, "%s: connection tracking table has been emptied.\n", ctVersion)
+	case 'S':
+		st, err := c.Stats(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		stdout.Write(appendCtStats(nil, &st))
+	case 'C':
+		st, err := c.Stats(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "%d\n", st.Entries)
+	case 'E':
+		err := c.Events(ctx, &a.f, control.EventOptions{TextOptions: a.o, Types: a.events}, func(rec control.Record) error {
+			if rec.Lost > 0 {
+				// conntrack's words when the kernel says ENOBUFS
+				io.WriteString(stderr, "WARNING: We have hit ENOBUFS! We are losing events.\n"+
+					"This message means that the current netlink socket buffer size is too small.\n"+
+					"Please, check --buffer-size in conntrack(8) manpage.\n")
+				return nil
+			}
+			if rec.Event != nil {
+				b, _ := jsonLine(rec.Event)
+				return line(b)
+			}
+			return line(rec.Line)
+		})
+		if err != nil && ctx.Err() == nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stderr, "%s: %d flow events have been shown.\n", ctVersion, n)
+	}
+	return exitOK
+}
