@@ -4,7 +4,10 @@
 // prints it (AppendEntry), one line per event as `conntrack -E -o
 // timestamp,extended` prints it (AppendEvent), and JSON values whose keys
 // are those of the kernel oracle's table.jsonl and events.jsonl (EntryJSON,
-// EventJSON).
+// EventJSON). It also writes the kernel's own views, /proc/net/nf_conntrack
+// (AppendProc, proc.go) and /proc/net/stat/nf_conntrack (AppendProcStat),
+// and the statistics of `conntrack -S` and `-C` (AppendStatsLine,
+// AppendCount, stats.go).
 //
 // # Text lines
 //

@@ -112,14 +112,14 @@ func appendLine(b []byte, e *conntrack.Entry, f *fields, o *Options) []byte {
 		b = append(b, StateName(e)...)
 		b = append(b, ' ')
 	}
-	b = appendTuple(b, &e.Orig)
+	b = appendTuple(b, &e.Orig, AppendAddr)
 	if f.counters {
 		b = appendCounters(b, &e.Counters[conntrack.DirOriginal])
 	}
 	if !e.Status.Has(conntrack.StatusSeenReply) {
 		b = append(b, "[UNREPLIED] "...)
 	}
-	b = appendTuple(b, &e.Reply)
+	b = appendTuple(b, &e.Reply, AppendAddr)
 	if f.counters {
 		b = appendCounters(b, &e.Counters[conntrack.DirReply])
 	}
@@ -259,13 +259,14 @@ func appendPadName(b []byte, name string, n int) []byte {
 	return append(b, ' ')
 }
 
-// appendTuple appends a tuple's addresses and protocol fields
-// (__snprintf_address, __snprintf_proto).
-func appendTuple(b []byte, t *conntrack.Tuple) []byte {
+// appendTuple appends a tuple's addresses, printed by addr, and protocol
+// fields (libnetfilter_conntrack __snprintf_address and __snprintf_proto;
+// the kernel's print_tuple has the same fields).
+func appendTuple(b []byte, t *conntrack.Tuple, addr func([]byte, netip.Addr) []byte) []byte {
 	b = append(b, "src="...)
-	b = AppendAddr(b, t.SrcAddr())
+	b = addr(b, t.SrcAddr())
 	b = append(b, " dst="...)
-	b = AppendAddr(b, t.DstAddr())
+	b = addr(b, t.DstAddr())
 	b = append(b, ' ')
 	switch t.Proto {
 	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP: // DCCP is generic: no ports
