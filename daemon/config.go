@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/hare-fw/hare/conntrack"
+	"github.com/hare-fw/hare/control"
 )
 
 // Config is the daemon's configuration, read from a TOML file (LoadConfig;
@@ -91,14 +92,13 @@ type WorkersConfig struct {
 	ReapBudget   int `toml:"reap_budget"`
 }
 
-// ControlConfig is the [control] section: the control API's unix socket.
+// ControlConfig is the [control] section: the control API's unix socket
+// (package control), "" for none. The socket has mode 0600 (root only)
+// or, with Group (a name or number), is owned by that group with mode
+// 0660 so that its members may use it.
 type ControlConfig struct {
 	Socket string `toml:"socket"`
-	// Mode is the socket file's mode, octal ("0600": root only); Group,
-	// when set, owns the socket, so that its members may use it with
-	// mode 0660.
-	Mode  string `toml:"mode"`
-	Group string `toml:"group"`
+	Group  string `toml:"group"`
 }
 
 // MetricsConfig is the [metrics] section.
@@ -134,7 +134,7 @@ func DefaultConfig() *Config {
 		Datapath: DatapathConfig{Kind: "nfqueue", Queues: "0", Hooks: []string{"forward"}, InstallRules: true, Notrack: true,
 			MaxQueueLen: 1024, PassARP: true, Defrag: true},
 		Workers: WorkersConfig{Batch: 64, Invalid: "drop", ReapInterval: 100, ReapBudget: 1024},
-		Control: ControlConfig{Socket: "/run/hare/hare.sock", Mode: "0600"},
+		Control: ControlConfig{Socket: control.DefaultSocket},
 		Log:     LogConfig{Format: "text", Level: "info", PcapRotateBytes: 16 << 20, PcapKeep: 4},
 		// Linux's defaults (conntrack.DefaultSettings).
 		Conntrack: conntrack.DefaultSettings(),
@@ -343,9 +343,6 @@ func (c *Config) check() *checkError {
 	case w.ReapBudget < 1:
 		return bad(toml.Key{"workers", "reap_budget"}, "%d: not positive", w.ReapBudget)
 	}
-	if _, err := c.Control.FileMode(); err != nil {
-		return bad(toml.Key{"control", "mode"}, "%v", err)
-	}
 	l := &c.Log
 	if l.Format != "text" && l.Format != "json" {
 		return bad(toml.Key{"log", "format"}, "%q: not \"text\" or \"json\"", l.Format)
@@ -360,15 +357,6 @@ func (c *Config) check() *checkError {
 		return bad(toml.Key{"log", "pcap_keep"}, "%d: not between 0 and 1000", l.PcapKeep)
 	}
 	return nil
-}
-
-// FileMode returns Mode as a file mode.
-func (c *ControlConfig) FileMode() (os.FileMode, error) {
-	m, err := strconv.ParseUint(c.Mode, 8, 32)
-	if err != nil || m > 0o777 {
-		return 0, fmt.Errorf("%q: not an octal file mode such as \"0600\"", c.Mode)
-	}
-	return os.FileMode(m), nil
 }
 
 // ParseQueues reads an NFQUEUE queue range, "N" or "FIRST-LAST"

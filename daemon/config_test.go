@@ -65,7 +65,6 @@ reap_interval_ms = 250
 reap_budget = 99
 [control]
 socket = "/tmp/h.sock"
-mode = "0660"
 group = "hare"
 [metrics]
 listen = "127.0.0.1:9108"
@@ -94,7 +93,7 @@ max = 1000
 			MaxQueueLen: 4096, Interfaces: []string{"veth0", "veth1"}, PassNonIP: true},
 		Ruleset:   RulesetConfig{File: "/x/rules.nft"},
 		Workers:   WorkersConfig{Count: 3, Batch: 128, Invalid: "accept", ReapInterval: 250, ReapBudget: 99},
-		Control:   ControlConfig{Socket: "/tmp/h.sock", Mode: "0660", Group: "hare"},
+		Control:   ControlConfig{Socket: "/tmp/h.sock", Group: "hare"},
 		Metrics:   MetricsConfig{Listen: "127.0.0.1:9108"},
 		Log:       LogConfig{Format: "json", Level: "debug", PcapDir: "/var/log/hare", PcapRotateBytes: 1 << 20, PcapKeep: 9},
 		State:     StateConfig{File: "/var/lib/hare/ct.state"},
@@ -113,10 +112,6 @@ max = 1000
 	// profile applied, not the defaults.
 	if v, _ := c.Conntrack.Get("tcp_timeout_syn_sent"); v != 240 {
 		t.Errorf("profile rfc: tcp_timeout_syn_sent %d, want 240 (RFC 5382 REQ-5)", v)
-	}
-	mode, err := c.Control.FileMode()
-	if err != nil || mode != 0o660 {
-		t.Errorf("mode %o, %v", mode, err)
 	}
 }
 
@@ -144,7 +139,7 @@ func TestConfigErrors(t *testing.T) {
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"a\"]\n", "c.toml:5: datapath.interfaces: the two interfaces are the same"},
 		{base + "[workers]\nbatch = 0\n", "c.toml:4: workers.batch: 0"},
 		{base + "[workers]\ninvalid = \"maybe\"\n", `c.toml:4: workers.invalid: "maybe"`},
-		{base + "[control]\nmode = \"0999\"\n", `c.toml:4: control.mode: "0999"`},
+		{base + "[control]\nmode = \"0600\"\n", `c.toml:4: unknown key control.mode`},
 		{base + "[log]\nformat = \"xml\"\n", `c.toml:4: log.format: "xml"`},
 		{base + "[log]\nlevel = \"loud\"\n", `c.toml:4: log.level: "loud"`},
 		{base + "[log]\npcap_rotate_bytes = 10\n", "c.toml:4: log.pcap_rotate_bytes: 10"},

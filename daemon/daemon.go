@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hare-fw/hare/conntrack"
+	"github.com/hare-fw/hare/control"
 	"github.com/hare-fw/hare/datapath"
 	"github.com/hare-fw/hare/defrag"
 	"github.com/hare-fw/hare/engine"
@@ -69,6 +70,7 @@ type Daemon struct {
 	wg      sync.WaitGroup
 	reapEnd chan struct{}
 	stopped bool
+	ctl     *control.Server // nil: no control socket
 }
 
 // LoadRuleset reads, builds and checks an nftables ruleset file as `nft
@@ -194,6 +196,10 @@ func (d *Daemon) Start() error {
 	dp, err := d.opt.Open(c, d.log)
 	if err != nil {
 		return fmt.Errorf("datapath %s: %w", c.Datapath.Kind, err)
+	}
+	if err := d.listenControl(c); err != nil {
+		dp.Close()
+		return fmt.Errorf("control socket: %w", err)
 	}
 	d.attach(dp)
 	d.log.Info("started", "datapath", dp.Name(), "workers", len(d.workers), "ruleset", c.Ruleset.File,
@@ -354,15 +360,20 @@ func (d *Daemon) Stop() error {
 		return nil
 	}
 	d.stopped = true
-	d.stop.Store(true)
 	var err error
+	if d.ctl != nil {
+		// First, so that nothing changes the table or the ruleset
+		// while the workers drain and the table is saved.
+		err = d.ctl.Close()
+	}
+	d.stop.Store(true)
 	if d.dp != nil {
 		// Give the workers a moment to hand back the batches they
 		// hold before their port closes under them.
 		for i := 0; i < 100 && d.busy(); i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
-		err = d.dp.Close()
+		err = errors.Join(err, d.dp.Close())
 		close(d.reapEnd)
 		d.wg.Wait()
 	}

@@ -144,6 +144,7 @@ func live(t *testing.T, rules string, pkts []datapath.Packet, times []int64) (*m
 	c := DefaultConfig()
 	c.Ruleset.File = rules
 	c.Datapath.PassNonIP = false // the replay drops what is not IP
+	c.Control.Socket = ""
 	port := newMemPort(pkts, times, 1)
 	dp := &memDatapath{ports: []*memPort{port}}
 	d, err := New(c, Options{Open: dp.opener(), LogOutput: io.Discard,

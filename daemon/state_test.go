@@ -60,7 +60,7 @@ func TestRestartKeepsConnections(t *testing.T) {
 	h := &harness{t: t, dir: t.TempDir()}
 	state := filepath.Join(h.dir, "ct.state")
 	h.write("rules.nft", rulesStateful)
-	h.write("hare.toml", "[ruleset]\nfile = \""+filepath.Join(h.dir, "rules.nft")+"\"\n[state]\nfile = \""+state+"\"\n")
+	h.write("hare.toml", "[ruleset]\nfile = \""+filepath.Join(h.dir, "rules.nft")+"\"\n[state]\nfile = \""+state+"\"\n[control]\nsocket = \"\"\n")
 	cfg := filepath.Join(h.dir, "hare.toml")
 	h.now.Store(1_700_000_000e9)
 	syn, ack := packet.TCPSyn, packet.TCPAck
