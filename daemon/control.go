@@ -24,6 +24,7 @@ func (d *Daemon) listenControl(c *Config) error {
 			Now:    d.now,
 			Reload: d.Reload,
 			Stats:  func() any { return d.Stats() },
+			Trace:  d.trace,
 		})
 	if err != nil {
 		return err

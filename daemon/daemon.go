@@ -56,6 +56,7 @@ type Daemon struct {
 	table  *conntrack.Table
 	eng    *engine.Engine
 	sink   *logSink
+	trace  *control.TraceHub
 
 	reloadMu sync.Mutex // serialises Reload
 	// Generation counts the rulesets put in force (1 after New);
@@ -140,6 +141,7 @@ func New(c *Config, opt Options) (*Daemon, error) {
 		d.sink.pcaps = newPcapGroups(c.Log.PcapDir, c.Log.PcapRotateBytes, c.Log.PcapKeep)
 	}
 	d.eng.SetLogSink(d.sink.event)
+	d.trace = control.NewTraceHub()
 	d.Generation.Store(1)
 	return d, nil
 }
@@ -236,8 +238,9 @@ func (d *Daemon) attach(dp datapath.Datapath) {
 	c := d.cfg.Load()
 	d.dp = dp
 	wc := workerConfig{eng: d.eng, now: d.now, batch: c.Workers.Batch, defrag: defragConfig(c.Conntrack),
-		ifName: d.opt.IfName, ifGen: &d.ifGen, pol: &d.pol}
-	for _, p := range dp.Ports() {
+		ifName: d.opt.IfName, ifGen: &d.ifGen, pol: &d.pol, trace: d.trace}
+	for i, p := range dp.Ports() {
+		wc.index = i
 		d.workers = append(d.workers, newWorker(p, wc))
 	}
 	for _, w := range d.workers {

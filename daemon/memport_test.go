@@ -27,7 +27,8 @@ type memPort struct {
 	verdicts []datapath.Verdict
 	marks    []int64 // -1: no SetMark
 	injected []injection
-	loop     bool // start over after the last packet (allocation test)
+	loop     bool          // start over after the last packet (allocation test)
+	gate     chan struct{} // when not nil, Read waits for it to close
 	drained  chan struct{}
 	closed   chan struct{}
 	once     sync.Once
@@ -50,6 +51,13 @@ func newMemPort(pkts []datapath.Packet, times []int64, per int) *memPort {
 }
 
 func (m *memPort) Read(b *datapath.Batch) error {
+	if m.gate != nil {
+		select {
+		case <-m.gate:
+		case <-m.closed:
+			return datapath.ErrClosed
+		}
+	}
 	if m.next >= len(m.pkts) {
 		if !m.loop {
 			m.once.Do(func() { close(m.drained) })

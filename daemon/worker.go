@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync/atomic"
 
+	"github.com/hare-fw/hare/control"
 	"github.com/hare-fw/hare/datapath"
 	"github.com/hare-fw/hare/defrag"
 	"github.com/hare-fw/hare/engine"
@@ -33,6 +34,7 @@ type Worker struct {
 	reject  []byte // the reject reply being built (BuildReject), 1280 bytes
 	pols    *atomic.Pointer[policy]
 	pol     *policy // pols' value for the current batch
+	tr      tracer  // the trace stream's side (trace.go)
 
 	// Stats are the worker's counters; other goroutines read them.
 	Stats WorkerStats
@@ -76,6 +78,8 @@ type workerConfig struct {
 	ifName func(int) (string, bool) // nil: ask the kernel
 	ifGen  *atomic.Uint64
 	pol    *atomic.Pointer[policy]
+	trace  *control.TraceHub // nil: no trace stream
+	index  int               // the worker's number, for trace ids
 }
 
 func newWorker(port datapath.Port, c workerConfig) *Worker {
@@ -89,6 +93,7 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 		ifGen:  c.ifGen,
 		reject: make([]byte, 0, 1280),
 		pols:   c.pol,
+		tr:     tracer{hub: c.trace, idBase: uint32(c.index) << 24},
 	}
 	if w.ifGen == nil {
 		w.ifGen = new(atomic.Uint64)
@@ -183,7 +188,11 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	// packet from. Engine.Packet runs the input path unless Forward.
 	m.Forward = pk.Hook == datapath.HookForward || pk.Link == datapath.LinkEthernet
 	r := &w.res
+	tracing := w.tr.start(m)
 	w.eng.Packet(p, m, now, r)
+	if tracing {
+		w.tr.publish(w.eng, p, m)
+	}
 	switch r.Verdict {
 	case engine.Accept:
 		w.verdict(pk, true)

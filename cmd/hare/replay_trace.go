@@ -1,10 +1,8 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/hare-fw/hare/engine"
+	"github.com/hare-fw/hare/internal/nfttrace"
 	"github.com/hare-fw/hare/internal/report"
 	"github.com/hare-fw/hare/packet"
 	"github.com/hare-fw/hare/ruleset"
@@ -39,6 +37,7 @@ type traceRun struct {
 	explain uint64 // --explain N; 0 when off
 	json    bool
 	rules   map[ruleRef]ruleInfo
+	texts   map[nfttrace.RuleRef]string // the rules' texts, for nfttrace
 
 	seq    uint32              // datagrams judged, for the trace ids
 	events []engine.TraceEvent // the current datagram's steps
@@ -62,7 +61,8 @@ func newTraceRun(f *replayFlags, rs *ruleset.Ruleset) *traceRun {
 	if !f.trace && !f.traceAll && f.explain == 0 {
 		return nil
 	}
-	t := &traceRun{nft: f.trace || f.traceAll, all: f.traceAll, explain: f.explain, json: f.output == "json", rules: map[ruleRef]ruleInfo{}}
+	t := &traceRun{nft: f.trace || f.traceAll, all: f.traceAll, explain: f.explain, json: f.output == "json", rules: map[ruleRef]ruleInfo{},
+		texts: nfttrace.RuleTexts(rs)}
 	for _, tb := range rs.Tables {
 		for _, ch := range tb.Chains {
 			for _, r := range ch.Rules {
@@ -107,35 +107,4 @@ func (t *traceRun) packet(r *report.PacketResult, write func([]byte)) {
 		}
 		write(t.buf)
 	}
-}
-
-// ifnames returns the interfaces a trace message of hook h carries (the
-// hook's state->in and state->out): the input interface on prerouting,
-// input and forward, the output interface on forward and postrouting;
-// IPv4 postrouting has no input device (ip_output), IPv6 postrouting has
-// the forwarded packet's (ip6_output).
-func ifnames(m *engine.Meta, h engine.Hook, ver uint8) (iif, oif string) {
-	name := func(b [16]byte) string { return strings.TrimRight(string(b[:]), "\x00") }
-	switch h {
-	case engine.HookForward:
-		return name(m.Iifname), name(m.Oifname)
-	case engine.HookPostrouting:
-		if ver == 6 {
-			iif = name(m.Iifname)
-		}
-		return iif, name(m.Oifname)
-	}
-	return name(m.Iifname), ""
-}
-
-// verdictText is a trace line's "(verdict ...)": reject is a drop for the
-// kernel (its expression sets NF_DROP).
-func verdictText(ev *engine.TraceEvent) string {
-	switch ev.Action {
-	case engine.ActionReject:
-		return "drop"
-	case engine.ActionJump, engine.ActionGoto:
-		return fmt.Sprintf("%s %s", ev.Action, ev.Target)
-	}
-	return ev.Action.String()
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hare-fw/hare/engine"
+	"github.com/hare-fw/hare/internal/nfttrace"
 	"github.com/hare-fw/hare/internal/report"
 	"github.com/hare-fw/hare/packet"
 	"github.com/hare-fw/hare/ruleset"
@@ -216,7 +217,7 @@ func familyOf(t *traceRun, table, chain string) string {
 }
 
 func routeText(r string, m *engine.Meta) string {
-	iif, oif := ifnames(m, engine.HookForward, 4)
+	iif, oif := nfttrace.IfNames(m, engine.HookForward, 4)
 	switch r {
 	case "forward":
 		return fmt.Sprintf("forward from %q to %q (forward, postrouting)", iif, oif)
@@ -230,7 +231,7 @@ func routeText(r string, m *engine.Meta) string {
 // and ports, TCP flags or ICMP type/code, length.
 func packetSummary(p *packet.Parsed) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "IPv%d %s ", p.IPVersion, nftProtoName(uint8(p.Proto)))
+	fmt.Fprintf(&b, "IPv%d %s ", p.IPVersion, nfttrace.ProtoName(uint8(p.Proto)))
 	switch {
 	case p.HasTransport() && p.SrcPort|p.DstPort != 0:
 		fmt.Fprintf(&b, "%s > %s", addrPort(p.Src, p.SrcPort), addrPort(p.Dst, p.DstPort))

@@ -1,4 +1,4 @@
-package main
+package nfttrace
 
 import (
 	"encoding/binary"
@@ -24,9 +24,9 @@ import (
 // tcp, udp, udplite, sctp, icmp and icmpv6, whose transport bytes are
 // printed raw.
 
-// nftProtoName prints an inet_proto value as nft does ("tcp", "ipv6-icmp",
+// ProtoName prints an inet_proto value as nft does ("tcp", "ipv6-icmp",
 // "ip" for 0, a number when it has no name).
-func nftProtoName(n uint8) string {
+func ProtoName(n uint8) string {
 	if n == 0 {
 		// getprotobynumber(0) is "ip" in /etc/protocols, which the trace
 		// printer of nft 1.0.6 uses (seen in the kernel oracle's traces).
@@ -56,13 +56,13 @@ var icmpv6CodeNames = map[uint8]string{0: "no-route", 1: "admin-prohibited", 3: 
 // traceHSize is NFT_TRACETYPE_TRANSPORT_HSIZE.
 const traceHSize = 20
 
-// appendPacketLine appends the fields of a "packet:" line (after
+// AppendPacketLine appends the fields of a "packet:" line (after
 // "packet: ") for p, arriving on iif and leaving on oif ("" for none), as
 // traced in a chain of family fam: in an ip or ip6 table nft leaves out
 // the protocol field (ip protocol, ip6 nexthdr) when it decodes the
 // transport header by it (it is the dependency of the transport fields
 // there; an inet table prints it).
-func appendPacketLine(b []byte, p *packet.Parsed, iif, oif string, fam ruleset.Family) []byte {
+func AppendPacketLine(b []byte, p *packet.Parsed, iif, oif string, fam ruleset.Family) []byte {
 	if iif != "" {
 		b = fmt.Appendf(b, "iif %q ", iif)
 	}
@@ -86,7 +86,7 @@ func appendPacketLine(b []byte, p *packet.Parsed, iif, oif string, fam ruleset.F
 	known := p.HasTransport() && knownTransport(proto)
 	protoField := ""
 	if !known || fam == ruleset.FamilyInet {
-		protoField = nftProtoName(proto)
+		protoField = ProtoName(proto)
 	}
 	if p.IPVersion == 4 {
 		b = fmt.Appendf(b, "ip saddr %s ip daddr %s ip dscp %s ip ecn %s ip ttl %d ip id %d ", p.Src, p.Dst, dscp(ip[1]), ecnNames[ip[1]&3], ip[8], binary.BigEndian.Uint16(ip[4:]))
