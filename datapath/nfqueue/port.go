@@ -20,7 +20,7 @@ import (
 // pointer per attribute), and every verdict more (SetVerdict marshals a
 // fresh message and sends it alone). So a port keeps go-nfqueue's socket
 // (opened in Open with its Config) but reads packets straight into its own
-// buffer with recvfrom and sends all the verdicts of a batch in one
+// buffer with recvmmsg and sends all the verdicts of a batch in one
 // write: nothing is allocated per packet or per batch.
 type port struct {
 	dp    *Datapath
@@ -28,7 +28,9 @@ type port struct {
 	raw   syscall.RawConn
 	queue uint16
 
-	rbuf   []byte // packets of the current batch point in here
+	rbuf   []byte // packets of the current batch point in here: Batch slots of maxMsg
+	iov    []unix.Iovec
+	mm     []mmsghdr
 	maxMsg int    // the largest message the kernel may send
 	wbuf   []byte // verdict messages
 	ids    []uint32
@@ -37,8 +39,7 @@ type port struct {
 	// state of readFn/writeFn, so the closures are made once.
 	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
-	rdOff   int
-	rdBlock bool
+	rdVlen  int
 	rdN     int
 	rdErr   error
 	wrErr   error
@@ -64,9 +65,19 @@ func newPort(dp *Datapath, q *nfq.Nfqueue, queue uint16, c Config) (*port, error
 		raw:    raw,
 		queue:  queue,
 		maxMsg: maxMsg,
-		rbuf:   make([]byte, c.Batch*2048+maxMsg),
+		rbuf:   make([]byte, c.Batch*maxMsg),
+		iov:    make([]unix.Iovec, c.Batch),
+		mm:     make([]mmsghdr, c.Batch),
 		wbuf:   make([]byte, 0, c.Batch*40),
 		ids:    make([]uint32, 0, c.Batch),
+	}
+	for i := range p.mm {
+		// Pages of a slot are touched only as far as messages reach, so
+		// the slots cost resident memory only for what packets fill.
+		p.iov[i].Base = &p.rbuf[i*maxMsg]
+		p.iov[i].SetLen(maxMsg)
+		p.mm[i].hdr.Iov = &p.iov[i]
+		p.mm[i].hdr.SetIovlen(1)
 	}
 	p.readFn = p.recv
 	p.writeFn = p.send
@@ -74,13 +85,18 @@ func newPort(dp *Datapath, q *nfq.Nfqueue, queue uint16, c Config) (*port, error
 	return p, nil
 }
 
-// recv is one recvfrom into rbuf[rdOff:]. MSG_TRUNC makes it return the
-// datagram's full length, so a message cut short is seen.
+// mmsghdr is struct mmsghdr: a msghdr and the length received.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// recv is one recvmmsg of up to rdVlen datagrams, one per slot of rbuf
+// (each slot holds the largest message, so none is cut).
 func (p *port) recv(fd uintptr) bool {
-	b := p.rbuf[p.rdOff:]
-	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
-	if e == unix.EAGAIN && p.rdBlock {
+	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&p.mm[0])), uintptr(p.rdVlen),
+		unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.EAGAIN {
 		return false // wait in the poller
 	}
 	p.rdN, p.rdErr = int(n), nil
@@ -102,9 +118,8 @@ func (p *port) send(fd uintptr) bool {
 	return true
 }
 
-// Read waits for one packet, then takes what else is already there
-// without waiting, up to cap(b.Pkts) and as long as the buffer has room
-// for the largest message.
+// Read waits for packets and takes what is there, up to cap(b.Pkts) and
+// Config.Batch, with one recvmmsg.
 func (p *port) Read(b *datapath.Batch) error {
 	if p.dp.closed.Load() {
 		return datapath.ErrClosed
@@ -117,18 +132,14 @@ func (p *port) Read(b *datapath.Batch) error {
 	}
 	b.Pkts = b.Pkts[:0]
 	p.ids = p.ids[:0]
-	p.rdOff = 0
-	for len(b.Pkts) < cap(b.Pkts) && len(p.rbuf)-p.rdOff >= p.maxMsg {
-		p.rdBlock = len(b.Pkts) == 0
+	p.rdVlen = min(cap(b.Pkts), len(p.mm))
+	for len(b.Pkts) == 0 {
 		if err := p.raw.Read(p.readFn); err != nil {
 			if p.dp.closed.Load() {
 				return datapath.ErrClosed
 			}
 			p.errs.Add(1)
 			return err
-		}
-		if p.rdErr == unix.EAGAIN {
-			break
 		}
 		if p.rdErr == unix.ENOBUFS {
 			// The socket buffer overflowed (netlink_overrun): the kernel
@@ -143,18 +154,16 @@ func (p *port) Read(b *datapath.Batch) error {
 				return datapath.ErrClosed
 			}
 			p.errs.Add(1)
-			if len(b.Pkts) > 0 {
-				break
-			}
 			return fmt.Errorf("nfqueue %d: read: %w", p.queue, p.rdErr)
 		}
-		space := len(p.rbuf) - p.rdOff
-		if p.rdN > space {
-			p.errs.Add(1) // cannot happen with maxMsg room; lost all the same
-			continue
+		for i := 0; i < p.rdN; i++ {
+			m := &p.mm[i]
+			if m.hdr.Flags&unix.MSG_TRUNC != 0 {
+				p.errs.Add(1) // cannot happen: a slot holds the largest message
+				continue
+			}
+			p.parse(b, p.rbuf[i*p.maxMsg:i*p.maxMsg+int(m.n)])
 		}
-		p.parse(b, p.rbuf[p.rdOff:p.rdOff+p.rdN])
-		p.rdOff += align4(p.rdN)
 	}
 	p.batch = len(b.Pkts)
 	p.received.Add(uint64(len(b.Pkts)))
