@@ -40,12 +40,60 @@
 // Packets hare has read but not yet decided when it closes are dropped by
 // the kernel (instance_destroy → nfqnl_flush with NF_DROP) either way.
 //
+// # What hare sees
+//
+// Data is the IP packet from its IP header (Link LinkIP, L3 0), whole
+// with the default copy range. Hook, InIf, OutIf and Mark come from
+// NFQA_PACKET_HDR's hook, NFQA_IFINDEX_INDEV/OUTDEV and NFQA_MARK; a
+// verdict with SetMark carries NFQA_MARK back (nfqnl_recv_verdict sets
+// skb->mark). Without Config.GSO the kernel segments GSO packets before
+// queueing them (nf_queue_gso / skb_gso_segment), so hare sees packets no
+// longer than the MTU with their checksums done.
+//
+// Fragments (checked by TestFragments): notrack does not stop the
+// kernel's defragmentation, which runs at priority -400 (before raw)
+// whenever anything in the namespace uses conntrack (a ct expression in
+// any table registers nf_defrag_ipv4/6 through nf_ct_netns_get). What
+// hare is handed, with hare's notrack table in place:
+//
+//	                     nothing else uses conntrack    something does
+//	IPv4 input           the reassembled datagram        the reassembled datagram
+//	IPv4 forward         the fragments                   the reassembled datagram
+//	IPv6 input           the fragments                   the reassembled datagram
+//	IPv6 forward         the fragments                   the reassembled datagram
+//
+// (IPv4 local delivery defragments in ip_local_deliver before the input
+// hook; IPv6 reassembles in ipv6_frag_rcv, after it.) A reassembled
+// forwarded datagram that hare accepts is fragmented again on output. So
+// the worker must reassemble fragments itself (package defrag) and accept
+// or drop each fragment by the datagram's verdict.
+//
+// # Injected packets
+//
+// Inject sends a reject's reply through a raw socket (IPPROTO_RAW, the
+// header included) in the namespace Open ran in, with SO_MARK
+// Config.InjectMark; the kernel routes it as it routes its own rejects
+// (nf_send_reset → ip_local_out), through output and postrouting, where
+// the mark exemption keeps it away from hare's queue. A link-local IPv6
+// destination goes out of the interface the rejected packet came in on.
+//
+// # Namespaces
+//
+// A Datapath belongs to the network namespace of the thread that called
+// Open: its sockets were made there, and Close removes the rules there
+// whichever thread calls it.
+//
 // # Cost
 //
 // go-nfqueue opens the sockets, but its callback reader allocates per
 // packet, so the Ports read and write the netlink socket themselves:
 // nothing is allocated per packet in the steady state (see
-// TestReadDoneAllocs). Verdicts are one message per run of packets with
-// the same verdict (NFQNL_MSG_VERDICT_BATCH), plus one per packet given a
-// new mark, all in one write.
+// TestReadDoneAllocs). A Read is one recvmmsg (a slot of CopyRange+512
+// bytes per packet of the batch: Batch × 66 KiB of address space per
+// queue by default, resident only as far as packets fill it). Verdicts are
+// one message per run of packets with the same verdict
+// (NFQNL_MSG_VERDICT_BATCH), plus one per packet given a new mark, all in
+// one write. A worker must hand each batch back with Done, unchanged in
+// length and order, before its next Read: a batch verdict covers every
+// queued packet up to its id.
 package nfqueue
