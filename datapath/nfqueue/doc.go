@@ -47,7 +47,8 @@
 // NFQA_PACKET_HDR's hook, NFQA_IFINDEX_INDEV/OUTDEV and NFQA_MARK; a
 // verdict with SetMark carries NFQA_MARK back (nfqnl_recv_verdict sets
 // skb->mark). Without Config.GSO the kernel segments GSO packets before
-// queueing them (nf_queue_gso / skb_gso_segment), so hare sees packets no
+// queueing them (nfqnl_enqueue_packet → skb_gso_segment), and finishes
+// partial checksums (skb_checksum_help), so hare sees packets no
 // longer than the MTU with their checksums done.
 //
 // Fragments (checked by TestFragments): notrack does not stop the
