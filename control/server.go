@@ -29,6 +29,9 @@ type Config struct {
 	// the socket is chowned to it with mode 0660. "" means mode 0600
 	// and root only.
 	Group string
+	// Mode, if not 0, is the socket's mode instead (the daemon's
+	// [control] mode). The peer check does not depend on it.
+	Mode os.FileMode
 	// Log receives one line per refused connection and per change of
 	// the ruleset; nil: slog.Default().
 	Log *slog.Logger
@@ -86,6 +89,11 @@ func Listen(cfg Config, b Backend) (*Server, error) {
 	mode := os.FileMode(0o600)
 	if s.gid >= 0 {
 		mode = 0o660
+	}
+	if cfg.Mode != 0 {
+		mode = cfg.Mode.Perm()
+	}
+	if s.gid >= 0 {
 		if err := os.Chown(s.path, -1, s.gid); err != nil {
 			ln.Close()
 			return nil, err
