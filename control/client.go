@@ -21,10 +21,12 @@ type Client struct {
 	hc   *http.Client
 }
 
-// Error is an error answer: the HTTP status and the server's message.
+// Error is an error answer: the HTTP status and the server's message,
+// and for an error in posted nft source, where it is.
 type Error struct {
 	Status int
 	Msg    string
+	Pos    *ErrorPos
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -74,7 +76,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		if json.Unmarshal(b, &eb) != nil || eb.Error == "" {
 			eb.Error = strings.TrimSpace(string(b))
 		}
-		return nil, &Error{resp.StatusCode, eb.Error}
+		return nil, &Error{resp.StatusCode, eb.Error, eb.Pos}
 	}
 	return resp, nil
 }

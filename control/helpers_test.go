@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -52,7 +53,7 @@ func newRig(t *testing.T, rules string) *rig {
 	}
 	r.eng = engine.New(r.table, comp)
 	path := filepath.Join(t.TempDir(), "control.sock")
-	srv, err := Listen(Config{Path: path}, Backend{
+	srv, err := Listen(Config{Path: path, Log: slog.New(slog.DiscardHandler)}, Backend{
 		Table: r.table, Events: r.ev, Engine: r.eng, Trace: r.trace,
 		Now: func() int64 { return r.now },
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/hare-fw/hare/engine"
 	"github.com/hare-fw/hare/ruleset"
@@ -181,7 +182,7 @@ func (s *Server) rulesApply(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := ruleset.Parse(name, src, ruleset.OSConfig())
 	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpErrorPos(w, http.StatusBadRequest, err.Error(), errPos(err, src))
 		return
 	}
 	s.mu.Lock()
@@ -210,19 +211,34 @@ func (s *Server) rulesApply(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		httpError(w, http.StatusBadRequest, errText(err))
+		httpErrorPos(w, http.StatusBadRequest, err.Error(), errPos(err, src))
 		return
 	}
 	writeJSON(w, struct{}{})
 }
 
-// errText is an error's message; an *engine.Error already says where.
-func errText(err error) string {
+// errPos extracts the position of a ruleset or engine error; src is the
+// posted source, for the line of an error without one (a position in an
+// included file has its own).
+func errPos(err error, src []byte) *ErrorPos {
+	var re *ruleset.Error
 	var ee *engine.Error
-	if errors.As(err, &ee) {
-		return ee.Error()
+	var p ErrorPos
+	switch {
+	case errors.As(err, &re):
+		p = ErrorPos{Msg: re.Msg, File: re.File, Line: re.Line, Col: re.Col, Len: re.Len, Src: re.Src}
+	case errors.As(err, &ee):
+		p = ErrorPos{Msg: ee.Msg, File: ee.Pos.File, Line: ee.Pos.Line, Col: ee.Pos.Col}
+	default:
+		return nil
 	}
-	return err.Error()
+	if p.Src == "" && p.Line > 0 {
+		lines := strings.Split(string(src), "\n")
+		if p.Line <= len(lines) {
+			p.Src = lines[p.Line-1]
+		}
+	}
+	return &p
 }
 
 // Counter is one rule counter in GET /v1/counters.

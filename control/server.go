@@ -199,13 +199,30 @@ func lookupGroup(g string) (int, error) {
 // errorBody is every error's JSON: {"error": "..."}. A ruleset error's
 // message is nft's, with its file:line:col and the source line.
 type errorBody struct {
-	Error string `json:"error"`
+	Error string    `json:"error"`
+	Pos   *ErrorPos `json:"pos,omitempty"`
+}
+
+// ErrorPos is where in the nft source a ruleset error is, for printing it
+// as nft does: the message alone, the file, line and column (1-based),
+// the source line and how many bytes to underline.
+type ErrorPos struct {
+	Msg  string `json:"msg"`
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col"`
+	Len  int    `json:"len,omitempty"`
+	Src  string `json:"src,omitempty"`
 }
 
 func httpError(w http.ResponseWriter, code int, msg string) {
+	httpErrorPos(w, code, msg, nil)
+}
+
+func httpErrorPos(w http.ResponseWriter, code int, msg string, pos *ErrorPos) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(errorBody{msg})
+	json.NewEncoder(w).Encode(errorBody{msg, pos})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

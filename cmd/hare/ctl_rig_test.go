@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -41,7 +42,7 @@ func newCtlRig(t *testing.T, settings *conntrack.Settings, rules *ruleset.Rulese
 	}
 	r.eng = engine.New(r.table, comp)
 	r.sock = filepath.Join(t.TempDir(), "control.sock")
-	srv, err := control.Listen(control.Config{Path: r.sock}, control.Backend{
+	srv, err := control.Listen(control.Config{Path: r.sock, Log: slog.New(slog.DiscardHandler)}, control.Backend{
 		Table: r.table, Events: r.ev, Engine: r.eng, Now: func() int64 { return r.now },
 	})
 	if err != nil {

@@ -41,6 +41,7 @@ func init() {
 		{name: "replay", summary: "read pcap / pcapng captures and summarise what they contain", run: runReplay, help: replayHelp},
 		{name: "run", summary: "run the firewall (hare run -c hare.toml)", run: runRun, help: runUsage},
 		{name: "ct", summary: "list, delete and follow the running daemon's connections, as conntrack does", run: runCt, help: ctHelp},
+		{name: "nft", summary: "list and change the running daemon's ruleset, as nft does", run: runNft, help: nftHelp},
 		{name: "ruleset", summary: "check or print an nftables ruleset file", run: runRuleset, help: rulesetHelp},
 		{name: "version", summary: "print the version of this binary", run: runVersion},
 		{name: "help", summary: "print help about hare or a command", run: runHelp},

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// nftNamespace makes a network namespace for the real nft and returns a
+// function that runs nft in it; it skips the test without root, ip or nft.
+func nftNamespace(t *testing.T) func(args ...string) (int, string, string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a network namespace")
+	}
+	for _, p := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("needs %s: %v", p, err)
+		}
+	}
+	ns := fmt.Sprintf("hare-nft-%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Skipf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	return func(args ...string) (int, string, string) {
+		cmd := exec.Command("ip", append([]string{"netns", "exec", ns, "nft"}, args...)...)
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, out.String(), errOut.String()
+	}
+}
+
+// TestNftKernelOracle runs one sequence of nft commands through the real
+// nft 1.0.6 (against the kernel, in a namespace) and through `hare nft`
+// (against a control server over a real engine), and compares after each
+// command the exit status and `list ruleset -a`, then the other listings.
+func TestNftKernelOracle(t *testing.T) {
+	nft := nftNamespace(t)
+	r := newCtlRig(t, nil, nil)
+	hnft := func(args ...string) (int, string, string) {
+		return hare(t, append([]string{"nft", "--socket", r.sock}, args...)...)
+	}
+	dir := t.TempDir()
+	file := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := file("base.nft", `table inet filter {
+	set blocked {
+		type ipv4_addr
+		flags interval
+		elements = { 192.0.2.0/24 }
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state established,related accept
+		ip saddr @blocked drop
+		tcp dport 22 counter accept
+	}
+	chain forward {
+		type filter hook forward priority 0; policy drop;
+	}
+}
+table ip6 t6 {
+	chain c {
+		type filter hook input priority 0;
+		icmpv6 type echo-request accept
+	}
+}
+`)
+	bad := file("bad.nft", "add rule inet filter input tcp dport 25 accept\nadd rule inet filter input tcp dport 99999 accept\n")
+	steps := [][]string{
+		{"-f", base},
+		{"add", "rule", "inet", "filter", "input", "udp", "dport", "53", "accept"},
+		{"insert", "rule", "inet", "filter", "input", "ip", "daddr", "10.0.0.1", "drop"},
+		{"add", "rule", "inet", "filter", "input", "position", "3", "tcp", "dport", "80", "accept"}, // 3 is the set's handle: fails
+		{"add", "rule", "inet", "filter", "input", "position", "5", "tcp", "dport", "80", "accept"},
+		{"insert", "rule", "inet", "filter", "input", "position", "4", "tcp", "dport", "443", "accept"},
+		{"add", "element", "inet", "filter", "blocked", "{", "198.51.100.7", "}"},
+		{"add", "element", "inet", "filter", "blocked", "{", "203.0.113.0/25", "}"},
+		{"delete", "element", "inet", "filter", "blocked", "{", "198.51.100.7", "}"},
+		{"delete", "rule", "inet", "filter", "input", "handle", "4"},
+		{"add", "chain", "inet", "filter", "extra"},
+		{"add", "rule", "inet", "filter", "extra", "counter", "return"},
+		{"add", "rule", "inet", "filter", "input", "jump", "extra"},
+		{"-c", "-f", bad},
+		{"-f", bad},
+		{"add", "rule", "inet", "filter", "nochain", "accept"},
+		{"delete", "rule", "inet", "filter", "input", "handle", "999"},
+		{"-c", "add", "rule", "inet", "filter", "input", "tcp", "dport", "8080", "accept"},
+		{"add", "table", "ip", "extra"},
+		{"delete", "table", "ip", "extra"},
+	}
+	failed := 0
+	compare := func(what string, args ...string) string {
+		t.Helper()
+		kc, kout, kerr := nft(args...)
+		hc, hout, herr := hnft(args...)
+		if kc != 0 {
+			failed++
+		}
+		if kc != hc || kout != hout {
+			t.Errorf("%s: nft %v\nkernel: exit %d\n%s%s\nhare: exit %d\n%s%s", what, args, kc, kout, kerr, hc, hout, herr)
+		}
+		return kout
+	}
+	var last string
+	for _, s := range steps {
+		compare("step", s...)
+		last = compare(fmt.Sprintf("after %v", s), "-a", "list", "ruleset")
+	}
+	// The sequence did what it says: 5 commands fail, the rest applied.
+	if failed != 5 || !strings.Contains(last, "ip saddr @blocked drop # handle 5\n\t\ttcp dport 80 accept # handle 9\n") ||
+		!strings.Contains(last, "tcp dport 443 accept # handle 10") || !strings.Contains(last, "jump extra") {
+		t.Errorf("%d commands failed; final ruleset:\n%s", failed, last)
+	}
+	for _, l := range [][]string{
+		{"list", "ruleset"},
+		{"-s", "list", "ruleset"},
+		{"list", "ruleset", "inet"},
+		{"list", "ruleset", "ip6"},
+		{"list", "table", "inet", "filter"},
+		{"-a", "list", "table", "ip6", "t6"},
+		{"list", "chain", "inet", "filter", "input"},
+		{"list", "chain", "inet", "filter", "forward"},
+		{"list", "set", "inet", "filter", "blocked"},
+		{"list", "table", "inet", "nope"},
+		{"list", "table", "t6"}, // family ip by default: none
+		{"-j", "list", "ruleset"},
+	} {
+		compare("listing", l...)
+	}
+	compare("flush", "flush", "ruleset")
+	compare("after flush", "list", "ruleset")
+}
+
+// TestNftErrors: how hare nft shows errors (nft's layout: message, source
+// line, carets), and that a refused change leaves the ruleset alone.
+func TestNftErrors(t *testing.T) {
+	r := newCtlRig(t, nil, nil)
+	hnft := func(args ...string) (int, string, string) {
+		return hare(t, append([]string{"nft", "--socket", r.sock}, args...)...)
+	}
+	code, _, errOut := hnft("add", "rule", "inet", "filter", "input", "accept")
+	if code != 1 || !strings.HasPrefix(errOut, "Error: ") || !strings.Contains(errOut, "\nadd rule inet filter input accept\n") {
+		t.Errorf("missing table: %d %q", code, errOut)
+	}
+	p := filepath.Join(t.TempDir(), "x.nft")
+	os.WriteFile(p, []byte("table ip t {\n\tchain c {\n\t\ttcp dport 99999 accept\n\t}\n}\n"), 0o644)
+	code, _, errOut = hnft("-f", p)
+	if code != 1 || !strings.HasPrefix(errOut, p+":3:") || !strings.Contains(errOut, "\t\ttcp dport 99999 accept\n\t\t") {
+		t.Errorf("bad file: %d %q", code, errOut)
+	}
+	if code, out, _ := hnft("list", "ruleset"); code != 0 || out != "" {
+		t.Errorf("ruleset after refused changes: %d %q", code, out)
+	}
+	code, _, errOut = hnft("-f", p+".missing")
+	if code != 1 || errOut != "internal:0:0-0: Error: Could not open file \""+p+".missing\": No such file or directory\n" {
+		t.Errorf("missing file: %d %q", code, errOut)
+	}
+}
