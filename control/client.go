@@ -149,11 +149,15 @@ func (c *Client) Delete(ctx context.Context, f *Filter, o TextOptions, fn func(l
 	return c.lines(ctx, http.MethodDelete, "/v1/conntrack", o.values(f), fn)
 }
 
-// Get returns the entry with the exact tuple f names (Filter.Tuple) as
-// conntrack -G prints it; an *Error with Status 404 if there is none.
+// Get returns the entry whose original tuple is the one f names
+// (Filter.Tuple) as conntrack -G prints it; an *Error with Status 404 if
+// there is none, and "" if the tuple is an entry's reply tuple (see the
+// endpoint).
 func (c *Client) Get(ctx context.Context, f *Filter, o TextOptions) (string, error) {
 	var line string
-	err := c.lines(ctx, http.MethodGet, "/v1/conntrack/entry", o.values(f), func(s string) error {
+	q := o.values(f)
+	q.Set("dir", "orig")
+	err := c.lines(ctx, http.MethodGet, "/v1/conntrack/entry", q, func(s string) error {
 		line = s
 		return nil
 	})

@@ -159,7 +159,9 @@ func (s *Server) ctDelete(w http.ResponseWriter, r *http.Request) {
 
 // ctGet is conntrack -G: the entry with the exact tuple the filter gives
 // (proto, src, dst, and the ports or ICMP type, code and id), in either
-// direction.
+// direction; with dir=orig only as its original tuple: an entry found by
+// its reply tuple is then answered with no line, as conntrack 1.4.7 shows
+// nothing for it ("0 flow entries have been shown.").
 func (s *Server) ctGet(w http.ResponseWriter, r *http.Request) {
 	f, out, ok := s.tableRequest(w, r)
 	if !ok {
@@ -171,12 +173,15 @@ func (s *Server) ctGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var e conntrack.Entry
-	if _, found := s.b.Table.Lookup(k, &e); !found {
+	dir, found := s.b.Table.Lookup(k, &e)
+	if !found {
 		httpError(w, http.StatusNotFound, "such conntrack doesn't exist")
 		return
 	}
 	ew := newEntryWriter(w, out, s.b.Now())
-	ew.write(&e)
+	if dir == conntrack.DirOriginal || r.URL.Query().Get("dir") != "orig" {
+		ew.write(&e)
+	}
 	ew.w.Flush()
 }
 

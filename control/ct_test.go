@@ -99,7 +99,13 @@ func TestGetDeleteFlush(t *testing.T) {
 	ctx := context.Background()
 	q, _ := url.ParseQuery("proto=6&src=10.0.0.2&dst=10.0.0.1&sport=22&dport=40000")
 	f, _ := ParseFilter(q)
-	line, err := r.c.Get(ctx, &f, TextOptions{}) // by its reply tuple
+	line, err := r.c.Get(ctx, &f, TextOptions{}) // by its reply tuple: shown by conntrack as nothing
+	if err != nil || line != "" {
+		t.Fatalf("get by the reply tuple: %q %v", line, err)
+	}
+	q2, _ := url.ParseQuery("proto=6&src=10.0.0.1&dst=10.0.0.2&sport=40000&dport=22")
+	f2, _ := ParseFilter(q2)
+	line, err = r.c.Get(ctx, &f2, TextOptions{})
 	if err != nil || flowName(line) != "tcp4" {
 		t.Fatalf("get: %q %v", line, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,7 +101,7 @@ func TestPeerCredentials(t *testing.T) {
 				os.Chmod(d, 0o755) // let the child reach the socket
 			}
 			path := filepath.Join(dir, "control.sock")
-			srv, err := Listen(Config{Path: path, Group: c.group}, Backend{})
+			srv, err := Listen(Config{Path: path, Group: c.group, Log: slog.New(slog.DiscardHandler)}, Backend{})
 			if err != nil {
 				t.Fatal(err)
 			}

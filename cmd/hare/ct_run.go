@@ -16,7 +16,7 @@ import (
 func runCt(args []string, stdout, stderr io.Writer) int {
 	a, err := parseCt(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %s\nTry `hare ct -h' or 'hare ct --help' for more information.\n", ctVersion, err)
+		fmt.Fprintf(stderr, "%s: %s\nTry `conntrack -h' or 'conntrack --help' for more information.\n", ctVersion, err)
 		return exitUsage
 	}
 	switch a.cmd {
@@ -38,7 +38,7 @@ func (a *ctArgs) run(ctx context.Context, c *control.Client, stdout, stderr io.W
 	fail := func(err error) int {
 		var ce *control.Error
 		if errors.As(err, &ce) && ce.Status == 400 {
-			fmt.Fprintf(stderr, "%s: %s\nTry `hare ct -h' or 'hare ct --help' for more information.\n", ctVersion, ce.Msg)
+			fmt.Fprintf(stderr, "%s: %s\nTry `conntrack -h' or 'conntrack --help' for more information.\n", ctVersion, ce.Msg)
 			return exitUsage
 		}
 		if !errors.As(err, &ce) {
@@ -60,8 +60,14 @@ func (a *ctArgs) run(ctx context.Context, c *control.Client, stdout, stderr io.W
 		}
 		fmt.Fprintf(stderr, "%s: %d flow entries have been shown.\n", ctVersion, n)
 	case 'G':
+		msg := ""
 		if _, err := a.f.Tuple(); err != nil {
-			fmt.Fprintf(stderr, "%s: %s\nTry `hare ct -h' or 'hare ct --help' for more information.\n", ctVersion, err)
+			msg = err.Error()
+		} else if a.f.Zone != nil {
+			msg = "Illegal option `--zone' with this command"
+		}
+		if msg != "" {
+			fmt.Fprintf(stderr, "%s: %s\nTry `conntrack -h' or 'conntrack --help' for more information.\n", ctVersion, msg)
 			return exitUsage
 		}
 		l, err := c.Get(ctx, &a.f, a.o)
@@ -73,8 +79,13 @@ func (a *ctArgs) run(ctx context.Context, c *control.Client, stdout, stderr io.W
 		if err != nil {
 			return fail(err)
 		}
-		line(l)
+		if l != "" {
+			line(l)
+		}
 		fmt.Fprintf(stderr, "%s: %d flow entries have been shown.\n", ctVersion, n)
+		if n == 0 {
+			return exitError
+		}
 	case 'D':
 		if err := c.Delete(ctx, &a.f, a.o, line); err != nil {
 			return fail(err)
@@ -101,24 +112,35 @@ func (a *ctArgs) run(ctx context.Context, c *control.Client, stdout, stderr io.W
 		}
 		fmt.Fprintf(stdout, "%d\n", st.Entries)
 	case 'E':
-		err := c.Events(ctx, &a.f, control.EventOptions{TextOptions: a.o, Types: a.events}, func(rec control.Record) error {
-			if rec.Lost > 0 {
-				// conntrack's words when the kernel says ENOBUFS
-				io.WriteString(stderr, "WARNING: We have hit ENOBUFS! We are losing events.\n"+
-					"This message means that the current netlink socket buffer size is too small.\n"+
-					"Please, check --buffer-size in conntrack(8) manpage.\n")
-				return nil
-			}
-			if rec.Event != nil {
-				b, _ := jsonLine(rec.Event)
-				return line(b)
-			}
-			return line(rec.Line)
-		})
-		if err != nil && ctx.Err() == nil {
-			return fail(err)
-		}
-		fmt.Fprintf(stderr, "%s: %d flow events have been shown.\n", ctVersion, n)
+		return a.runEvents(ctx, c, stdout, stderr, nil)
 	}
+	return exitOK
+}
+
+// runEvents is -E: it prints events until ctx ends (SIGINT, SIGTERM), then
+// the number shown; ready, if not nil, is called once subscribed.
+func (a *ctArgs) runEvents(ctx context.Context, c *control.Client, stdout, stderr io.Writer, ready func()) int {
+	n := 0
+	err := c.Events(ctx, &a.f, control.EventOptions{TextOptions: a.o, Types: a.events, Ready: ready}, func(rec control.Record) error {
+		if rec.Lost > 0 {
+			// conntrack's words when the kernel says ENOBUFS
+			io.WriteString(stderr, "WARNING: We have hit ENOBUFS! We are losing events.\n"+
+				"This message means that the current netlink socket buffer size is too small.\n"+
+				"Please, check --buffer-size in conntrack(8) manpage.\n")
+			return nil
+		}
+		l := rec.Line
+		if rec.Event != nil {
+			l, _ = jsonLine(rec.Event)
+		}
+		n++
+		_, err := io.WriteString(stdout, l+"\n")
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "%s: %s\n", ctVersion, err)
+		return exitError
+	}
+	fmt.Fprintf(stderr, "%s: %d flow events have been shown.\n", ctVersion, n)
 	return exitOK
 }
