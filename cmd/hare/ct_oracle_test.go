@@ -179,8 +179,9 @@ func ctTraffic(t *testing.T, n *netnsPair) (cleanup func()) {
 
 // ctMask blanks what legitimately differs between two listings of the same
 // flows: the timeout (seconds left, which depend on when each was
-// listed), the event timestamp (-o timestamp: when each saw the event), the conntrack id (-o id; the kernel's is a hash of the entry's
-// address), and with mask use the reference count.
+// listed), the event timestamp (-o timestamp: when each saw the event),
+// the conntrack id (-o id; the kernel's is a hash of the entry's address),
+// and with use the reference count (-G: the kernel's lookup holds one).
 var (
 	ctTimeout = regexp.MustCompile(`^((?:\[\d+\.\d+\]\t)?(?:\s*\[[A-Z]+\]\s+)?(?:ipv[46]\s+\d+\s+)?\S+\s+\d+ )\d+ `)
 	ctStamp   = regexp.MustCompile(`^\[\d+\.\d+\]\t`)
