@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/hare-fw/hare/control"
+	"github.com/hare-fw/hare/internal/ctfmt"
 )
 
 // runCt is `hare ct`.
@@ -104,13 +105,13 @@ func (a *ctArgs) run(ctx context.Context, c *control.Client, stdout, stderr io.W
 		if err != nil {
 			return fail(err)
 		}
-		stdout.Write(appendCtStats(nil, &st))
+		stdout.Write(ctfmt.AppendStatsLine(nil, 0, &st.Stats))
 	case 'C':
 		st, err := c.Stats(ctx)
 		if err != nil {
 			return fail(err)
 		}
-		fmt.Fprintf(stdout, "%d\n", st.Entries)
+		stdout.Write(ctfmt.AppendCount(nil, st.Entries))
 	case 'E':
 		return a.runEvents(ctx, c, stdout, stderr, nil)
 	}

@@ -38,10 +38,11 @@
 // conntrack-ipv4.txt and conntrack-ipv6.txt (`conntrack -L -o
 // extended,id,ktimestamp` on Linux 6.18; see the tests). What the kernel
 // sends in an event (timeout, protocol state, counters, mark) follows
-// ctnetlink_conntrack_event of Linux 6.18; the event lines themselves could
-// not be checked against a recorded `conntrack -E` (the reference keeps the
-// decoded events.jsonl only), so their layout rests on the same
-// libnetfilter_conntrack code as the listing. Not verified either: the
+// ctnetlink_conntrack_event of Linux 6.18; the event lines are checked
+// against conntrack -E run on the same real flows (TestCtKernelOracle in
+// cmd/hare: NEW, UPDATE and DESTROY of TCP, UDP, ICMP and ICMPv6 entries
+// with marks and zones, -o extended and -o timestamp, timeouts and the
+// stamp itself blanked). Not verified: the
 // name of TCP state 9 (SYN_SENT2 in current libnetfilter_conntrack, LISTEN in
 // old ones), the SCTP state names past SHUTDOWN_ACK_SENT (HEARTBEAT_SENT),
 // and the event timestamp: conntrack-tools 1.4.7 stamps an event with
