@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+
+	"github.com/hare-fw/hare/metrics"
 )
 
 // TestWorkerNoAllocs: the worker loop (Read, decode, defrag, engine with
@@ -43,11 +45,21 @@ func TestWorkerNoAllocs(t *testing.T) {
 			if a := testing.AllocsPerRun(200, func() { w.step() }); a != 0 {
 				t.Errorf("%.1f allocations per batch, want 0", a)
 			}
-			if tc.rules == "reject" && w.Stats.Injected.Load() == 0 {
+			if tc.rules == "reject" && w.Extras().Injected == 0 {
 				t.Error("no reject reply was built: the reject path went untested")
 			}
-			if w.Stats.Packets.Load() == 0 || w.Stats.Accepted.Load()+w.Stats.Dropped.Load() != w.Stats.Packets.Load() {
-				t.Errorf("counters: %d packets, %d accepted, %d dropped", w.Stats.Packets.Load(), w.Stats.Accepted.Load(), w.Stats.Dropped.Load())
+			var ms metrics.WorkerStats
+			w.Counters().Snapshot(&ms)
+			var packets, drops uint64
+			for v := range ms.Packets {
+				packets += ms.Packets[v]
+			}
+			for r := range ms.Drops {
+				drops += ms.Drops[r]
+			}
+			// Every packet has a verdict, every drop a reason.
+			if packets == 0 || drops != ms.Packets[metrics.VerdictDrop]+ms.Packets[metrics.VerdictReject] {
+				t.Errorf("counters: %+v", ms)
 			}
 		})
 	}
@@ -89,7 +101,9 @@ func BenchmarkWorker(b *testing.B) {
 			for b.Loop() {
 				w.step()
 			}
-			n = w.Stats.Packets.Load()
+			var ms metrics.WorkerStats
+			w.Counters().Snapshot(&ms)
+			n = ms.Packets[0] + ms.Packets[1] + ms.Packets[2]
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "pkts/s")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/pkt")
 		})

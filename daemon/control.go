@@ -3,12 +3,8 @@ package daemon
 import (
 	"github.com/hare-fw/hare/control"
 	"github.com/hare-fw/hare/datapath"
-	"github.com/hare-fw/hare/defrag"
-	"github.com/hare-fw/hare/packet"
+	"github.com/hare-fw/hare/metrics"
 )
-
-func packetReason(r int) string { return packet.Reason(r).String() }
-func defragReason(r int) string { return defrag.Reason(r).String() }
 
 // listenControl opens the control API's socket ([control] socket, group)
 // and serves it until Stop. hare ct and hare nft talk to it.
@@ -40,7 +36,7 @@ func (d *Daemon) listenControl(c *Config) error {
 }
 
 // Stats are the daemon's own counters, as the control API serves them
-// (GET /v1/stats) and the metrics collector reads them.
+// (GET /v1/stats); the Prometheus endpoint has the same and more.
 type Stats struct {
 	Generation     uint64        `json:"ruleset_generation"`
 	ReloadFailures uint64        `json:"reload_failures"`
@@ -49,46 +45,37 @@ type Stats struct {
 
 // WorkerCount is one worker's counters and its port's.
 type WorkerCount struct {
-	Batches     uint64             `json:"batches"`
-	Packets     uint64             `json:"packets"`
-	Bytes       uint64             `json:"bytes"`
-	Accepted    uint64             `json:"accepted"`
-	Dropped     uint64             `json:"dropped"`
-	Rejected    uint64             `json:"rejected"`
-	Injected    uint64             `json:"injected"`
-	NotIP       uint64             `json:"not_ip"`
-	Invalid     map[string]uint64  `json:"invalid,omitempty"`
-	FragHeld    uint64             `json:"frag_held"`
-	FragDropped map[string]uint64  `json:"frag_dropped,omitempty"`
-	Errors      uint64             `json:"errors"`
-	Port        datapath.PortStats `json:"port"`
+	Batches  uint64             `json:"batches"`
+	Packets  uint64             `json:"packets"`
+	Bytes    uint64             `json:"bytes"` // layer 3
+	Accepted uint64             `json:"accepted"`
+	Dropped  uint64             `json:"dropped"`  // without a reply
+	Rejected uint64             `json:"rejected"` // dropped with a reply
+	Drops    map[string]uint64  `json:"drops,omitempty"`
+	Extras   Extras             `json:"extras"`
+	Port     datapath.PortStats `json:"port"`
 }
 
-// Stats returns the daemon's counters now.
+// Stats returns the daemon's counters now (each worker's as of its last
+// batch).
 func (d *Daemon) Stats() Stats {
 	st := Stats{Generation: d.Generation.Load(), ReloadFailures: d.ReloadFailures.Load()}
 	for _, w := range d.workers {
-		s := &w.Stats
-		wc := WorkerCount{
-			Batches: s.Batches.Load(), Packets: s.Packets.Load(), Bytes: s.Bytes.Load(),
-			Accepted: s.Accepted.Load(), Dropped: s.Dropped.Load(), Rejected: s.Rejected.Load(),
-			Injected: s.Injected.Load(), NotIP: s.NotIP.Load(), FragHeld: s.FragHeld.Load(),
-			Errors: s.Errors.Load(), Port: w.port.Stats(),
+		var ms metrics.WorkerStats
+		w.Counters().Snapshot(&ms)
+		wc := WorkerCount{Batches: ms.Batches, Accepted: ms.Packets[metrics.VerdictAccept],
+			Dropped: ms.Packets[metrics.VerdictDrop], Rejected: ms.Packets[metrics.VerdictReject],
+			Extras: w.Extras(), Port: w.Port().Stats()}
+		for v := range ms.Packets {
+			wc.Packets += ms.Packets[v]
+			wc.Bytes += ms.Bytes[v]
 		}
-		for r := range s.Invalid {
-			if n := s.Invalid[r].Load(); n != 0 {
-				if wc.Invalid == nil {
-					wc.Invalid = map[string]uint64{}
+		for r, n := range ms.Drops {
+			if n != 0 {
+				if wc.Drops == nil {
+					wc.Drops = map[string]uint64{}
 				}
-				wc.Invalid[packetReason(r)] = n
-			}
-		}
-		for r := range s.FragDropped {
-			if n := s.FragDropped[r].Load(); n != 0 {
-				if wc.FragDropped == nil {
-					wc.FragDropped = map[string]uint64{}
-				}
-				wc.FragDropped[defragReason(r)] = n
+				wc.Drops[metrics.DropReason(r).String()] = n
 			}
 		}
 		st.Workers = append(st.Workers, wc)

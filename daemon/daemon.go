@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"reflect"
 	"runtime"
@@ -64,14 +65,16 @@ type Daemon struct {
 	Generation     atomic.Uint64
 	ReloadFailures atomic.Uint64
 
-	dp      datapath.Datapath
-	workers []*Worker
-	ifGen   atomic.Uint64
-	stop    atomic.Bool
-	wg      sync.WaitGroup
-	reapEnd chan struct{}
-	stopped bool
-	ctl     *control.Server // nil: no control socket
+	dp          datapath.Datapath
+	workers     []*Worker
+	ifGen       atomic.Uint64
+	stop        atomic.Bool
+	wg          sync.WaitGroup
+	reapEnd     chan struct{}
+	stopped     bool
+	ctl         *control.Server // nil: no control socket
+	metricsSrv  *http.Server    // nil: no metrics endpoint
+	metricsAddr string
 }
 
 // LoadRuleset reads, builds and checks an nftables ruleset file as `nft
@@ -202,6 +205,13 @@ func (d *Daemon) Start() error {
 	if err := d.listenControl(c); err != nil {
 		dp.Close()
 		return fmt.Errorf("control socket: %w", err)
+	}
+	if err := d.listenMetrics(c); err != nil {
+		if d.ctl != nil {
+			d.ctl.Close()
+		}
+		dp.Close()
+		return fmt.Errorf("metrics endpoint: %w", err)
 	}
 	d.attach(dp)
 	d.log.Info("started", "datapath", dp.Name(), "workers", len(d.workers), "ruleset", c.Ruleset.File,
@@ -369,6 +379,9 @@ func (d *Daemon) Stop() error {
 		// while the workers drain and the table is saved.
 		err = d.ctl.Close()
 	}
+	if d.metricsSrv != nil {
+		err = errors.Join(err, d.metricsSrv.Close())
+	}
 	d.stop.Store(true)
 	if d.dp != nil {
 		// Give the workers a moment to hand back the batches they
@@ -393,11 +406,11 @@ func (d *Daemon) Stop() error {
 			d.log.Info("connection table saved", "file", f, "entries", n)
 		}
 	}
-	var st datapath.PortStats
-	for _, w := range d.workers {
-		st.Received += w.Stats.Packets.Load()
+	var packets uint64
+	for _, w := range d.Stats().Workers {
+		packets += w.Packets
 	}
-	d.log.Info("stopped", "packets", st.Received, "connections", d.table.Len())
+	d.log.Info("stopped", "packets", packets, "connections", d.table.Len())
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hare-fw/hare/conntrack"
 	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/metrics"
 	"github.com/hare-fw/hare/packet"
 	"github.com/hare-fw/hare/packet/packettest"
 )
@@ -168,7 +169,9 @@ func TestReloadKeepsConnections(t *testing.T) {
 	}
 	h.expect("SYN to 80 with the first ruleset back", tcpPkt(client, server, 40006, 80, 100, 0, syn), datapath.Accept)
 	h.expect("garbage with invalid = accept", datapath.Packet{Data: []byte{0x45, 0, 0}, Link: datapath.LinkIP}, datapath.Accept)
-	if h.w.Stats.Invalid[packet.ReasonNone].Load() != 0 {
-		t.Error("an invalid packet counted without a reason")
+	var ms metrics.WorkerStats
+	h.w.Counters().Snapshot(&ms)
+	if ms.Undecodable[packet.ReasonNone] != 0 || ms.Undecodable[packet.ReasonIPv4Truncated] != 1 {
+		t.Errorf("the undecodable packet was not counted by its reason: %v", ms.Undecodable)
 	}
 }

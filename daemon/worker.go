@@ -8,6 +8,7 @@ import (
 	"github.com/hare-fw/hare/datapath"
 	"github.com/hare-fw/hare/defrag"
 	"github.com/hare-fw/hare/engine"
+	"github.com/hare-fw/hare/metrics"
 	"github.com/hare-fw/hare/packet"
 )
 
@@ -35,9 +36,7 @@ type Worker struct {
 	pols    *atomic.Pointer[policy]
 	pol     *policy // pols' value for the current batch
 	tr      tracer  // the trace stream's side (trace.go)
-
-	// Stats are the worker's counters; other goroutines read them.
-	Stats WorkerStats
+	c       counts
 }
 
 // policy is what the configuration says about packets the ruleset does not
@@ -47,27 +46,48 @@ type policy struct {
 	passNonIP     bool // [datapath] pass_non_ip
 }
 
-// WorkerStats count what a worker did. Every field is written by the
-// worker only.
-type WorkerStats struct {
-	Batches  atomic.Uint64
-	Packets  atomic.Uint64
-	Bytes    atomic.Uint64
-	Accepted atomic.Uint64
-	Dropped  atomic.Uint64 // every dropped packet, rejected ones included
-	Rejected atomic.Uint64 // packets a reject statement judged
-	Injected atomic.Uint64 // reject replies handed to the datapath
-	// NotIP are frames without an IP header (passed or dropped by
-	// pass_non_ip); Invalid are IP packets the decoder refused, by
-	// packet.Reason (dropped or accepted by [workers] invalid).
-	NotIP   atomic.Uint64
-	Invalid [packet.NumReasons]atomic.Uint64
+// Extras are a worker's counts that package metrics does not keep.
+type Extras struct {
+	Injected uint64 // reject replies handed to the datapath
+	NotIP    uint64 // frames without an IP header (passed or dropped by pass_non_ip)
 	// FragHeld are fragments let through while their datagram is
-	// incomplete, FragDropped fragments defrag refused (by reason).
-	FragHeld    atomic.Uint64
-	FragDropped [defrag.NumReasons]atomic.Uint64
-	Errors      atomic.Uint64 // failed Read, Done or Inject
+	// incomplete.
+	FragHeld uint64
+	Errors   uint64 // failed Read, Done or Inject
 }
+
+// counts are a worker's counters: metrics.Counters (packets and bytes by
+// verdict, drops by reason…) and the Extras, counted with plain increments
+// and published once per batch, so that counting costs no atomic
+// instruction per packet.
+type counts struct {
+	m   *metrics.Counters
+	x   Extras // the worker's own
+	pub Extras // published: accessed with sync/atomic only
+}
+
+func (c *counts) publish() {
+	c.m.Batch()
+	c.m.Publish()
+	atomic.StoreUint64(&c.pub.Injected, c.x.Injected)
+	atomic.StoreUint64(&c.pub.NotIP, c.x.NotIP)
+	atomic.StoreUint64(&c.pub.FragHeld, c.x.FragHeld)
+	atomic.StoreUint64(&c.pub.Errors, c.x.Errors)
+}
+
+// Counters returns the worker's counters for package metrics (Snapshot
+// reads them from any goroutine).
+func (w *Worker) Counters() *metrics.Counters { return w.c.m }
+
+// Extras returns the worker's other counts, as of its last batch.
+func (w *Worker) Extras() Extras {
+	p := &w.c.pub
+	return Extras{Injected: atomic.LoadUint64(&p.Injected), NotIP: atomic.LoadUint64(&p.NotIP),
+		FragHeld: atomic.LoadUint64(&p.FragHeld), Errors: atomic.LoadUint64(&p.Errors)}
+}
+
+// Port returns the worker's datapath port.
+func (w *Worker) Port() datapath.Port { return w.port }
 
 // workerConfig is what NewWorker needs besides the port.
 type workerConfig struct {
@@ -94,6 +114,7 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 		reject: make([]byte, 0, 1280),
 		pols:   c.pol,
 		tr:     tracer{hub: c.trace, idBase: uint32(c.index) << 24},
+		c:      counts{m: metrics.NewCounters()},
 	}
 	if w.ifGen == nil {
 		w.ifGen = new(atomic.Uint64)
@@ -110,7 +131,8 @@ func (w *Worker) Run(stop *atomic.Bool) error {
 			if errors.Is(err, datapath.ErrClosed) {
 				return nil
 			}
-			w.Stats.Errors.Add(1)
+			w.c.x.Errors++
+			w.c.publish()
 		}
 	}
 	return nil
@@ -135,30 +157,29 @@ func (w *Worker) step() error {
 	}
 	// Fragments held too long go; the reassembler is this worker's alone.
 	w.defrag.Expire(now)
-	w.Stats.Batches.Add(1)
+	w.c.publish()
 	return w.port.Done(b)
 }
 
 // decide sets pk's verdict (and mark).
 func (w *Worker) decide(pk *datapath.Packet, now int64) {
-	w.Stats.Packets.Add(1)
-	w.Stats.Bytes.Add(uint64(len(pk.Data)))
-	pol := w.pol
+	pol, c := w.pol, &w.c
 	if pk.L3 < 0 || pk.L3 > len(pk.Data) {
 		// A frame that is not IP: nf_tables' ip, ip6 and inet families
 		// never see it.
-		w.Stats.NotIP.Add(1)
-		w.verdict(pk, pol.passNonIP)
+		c.x.NotIP++
+		w.verdict(pk, pol.passNonIP, len(pk.Data), metrics.DropNotIP)
 		return
 	}
+	size := len(pk.Data) - pk.L3 // layer-3 bytes, as the counters count
 	p := &w.p
 	p.DecodeIP(pk.Data[pk.L3:])
 	if p.IPVersion == 0 {
 		// Linux drops a packet whose IP header is bad before any hook
 		// (ip_rcv_core, ipv6_rcv: IPSTATS_MIB_INHDRERRORS); the policy
 		// decides here because a bridge may prefer to pass it.
-		w.Stats.Invalid[p.Reason].Add(1)
-		w.verdict(pk, pol.acceptInvalid)
+		c.m.Undecodable(p.Reason)
+		w.verdict(pk, pol.acceptInvalid, size, metrics.DropUndecodable)
 		return
 	}
 	// nf_defrag_ipv4 / nf_defrag_ipv6 run before conntrack. A fragment of
@@ -169,12 +190,12 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	res, out := w.defrag.Add(p, now, 0)
 	switch res {
 	case defrag.Held:
-		w.Stats.FragHeld.Add(1)
-		w.verdict(pk, true)
+		c.x.FragHeld++
+		w.verdict(pk, true, size, 0)
 		return
 	case defrag.Dropped:
-		w.Stats.FragDropped[w.defrag.DropReason()].Add(1)
-		w.verdict(pk, false)
+		c.m.FragmentDropped(w.defrag.DropReason())
+		w.verdict(pk, false, size, metrics.DropFragment)
 		return
 	case defrag.Complete:
 		w.whole.DecodeIP(out)
@@ -193,35 +214,36 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	if tracing {
 		w.tr.publish(w.eng, p, m)
 	}
+	c.m.Decided(r, size)
+	pk.SetMark = false
+	pk.Verdict = datapath.Drop
 	switch r.Verdict {
 	case engine.Accept:
-		w.verdict(pk, true)
+		pk.Verdict = datapath.Accept
 	case engine.Reject:
-		w.Stats.Rejected.Add(1)
-		w.verdict(pk, false)
 		if ip := engine.BuildReject(w.reject[:0], p, r.Reject); len(ip) > 0 {
 			if err := w.port.Inject(pk, ip); err != nil {
-				w.Stats.Errors.Add(1)
+				c.x.Errors++
 			} else {
-				w.Stats.Injected.Add(1)
+				c.x.Injected++
 			}
 		}
-	default:
-		w.verdict(pk, false)
 	}
 	if r.Mark != pk.Mark {
 		pk.SetMark, pk.NewMark = true, r.Mark
 	}
 }
 
-// verdict sets pk's verdict and counts it.
-func (w *Worker) verdict(pk *datapath.Packet, accept bool) {
+// verdict sets the verdict of pk, a packet the engine does not judge, and
+// counts it (its size bytes, and why if it is dropped).
+func (w *Worker) verdict(pk *datapath.Packet, accept bool, size int, why metrics.DropReason) {
 	pk.SetMark = false
 	if accept {
 		pk.Verdict = datapath.Accept
-		w.Stats.Accepted.Add(1)
+		w.c.m.Packet(metrics.VerdictAccept, size)
 	} else {
 		pk.Verdict = datapath.Drop
-		w.Stats.Dropped.Add(1)
+		w.c.m.Packet(metrics.VerdictDrop, size)
+		w.c.m.Drop(why)
 	}
 }
