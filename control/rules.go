@@ -36,7 +36,7 @@ func (s *Server) rulesList(w http.ResponseWriter, r *http.Request) {
 	c := s.b.Engine.Rules()
 	rs := &ruleset.Ruleset{}
 	if c != nil && c.Source() != nil {
-		rs = withCounters(c.Source(), c.Counters())
+		rs = withCounters(c.Source(), c.Counters(), c.Objects())
 	}
 	sel, err := selectPart(rs, q.Get("family"), q.Get("table"), q.Get("chain"), q.Get("set"))
 	if err != nil {
@@ -120,9 +120,18 @@ func parseFamily(s string) ruleset.Family {
 }
 
 // withCounters returns a copy of rs for printing in which each rule's
-// anonymous counter statements hold the engine's counts. rs itself is
-// shared with the running Compiled and is not changed.
-func withCounters(rs *ruleset.Ruleset, cs []engine.CounterValue) *ruleset.Ruleset {
+// anonymous counter statements hold the engine's counts, and each named
+// counter and quota its state. rs itself is shared with the running
+// Compiled and is not changed.
+func withCounters(rs *ruleset.Ruleset, cs []engine.CounterValue, objs []engine.ObjectValue) *ruleset.Ruleset {
+	type objKey struct {
+		fam               ruleset.Family
+		table, kind, name string
+	}
+	byObj := map[objKey]engine.ObjectValue{}
+	for _, o := range objs {
+		byObj[objKey{o.Family, o.Table, o.Kind, o.Name}] = o
+	}
 	byRule := map[engine.CounterKey][]engine.CounterValue{}
 	for _, c := range cs {
 		byRule[c.CounterKey] = append(byRule[c.CounterKey], c)
@@ -130,6 +139,14 @@ func withCounters(rs *ruleset.Ruleset, cs []engine.CounterValue) *ruleset.Rulese
 	out := &ruleset.Ruleset{Tables: make([]*ruleset.Table, len(rs.Tables))}
 	for i, t := range rs.Tables {
 		nt := *t
+		nt.Objects = make([]*ruleset.Object, len(t.Objects))
+		for j, ob := range t.Objects {
+			no := *ob
+			if v, ok := byObj[objKey{t.Family, t.Name, ob.Kind, ob.Name}]; ok {
+				no.Packets, no.Bytes, no.Used = v.Packets, v.Bytes, v.Used
+			}
+			nt.Objects[j] = &no
+		}
 		nt.Chains = make([]*ruleset.Chain, len(t.Chains))
 		for j, ch := range t.Chains {
 			nc := *ch

@@ -120,3 +120,40 @@ func TestNotImplemented(t *testing.T) {
 		t.Fatalf("reload without Backend.Reload: %v", err)
 	}
 }
+
+// TestRulesObjects: named counters and quotas list with the engine's
+// values (nft's layout: "packets N bytes M", "over Q used U"), and
+// without them with stateless=1 (nft -s).
+func TestRulesObjects(t *testing.T) {
+	r := newRig(t, `table inet o {
+	counter c1 {
+	}
+	quota q1 {
+		over 100 mbytes
+	}
+	chain in {
+		type filter hook input priority 0; policy accept;
+		udp dport 53 counter name "c1" quota name "q1"
+	}
+}
+`)
+	for i := 0; i < 2; i++ {
+		r.packet(pt.IPv4(c4, s4, 17, pt.UDP(c4, s4, uint16(1000+i), 53, []byte("0123456789ab")))) // 40 bytes
+	}
+	ctx := context.Background()
+	got, err := r.c.ListRuleset(ctx, ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "\tcounter c1 {\n\t\tpackets 2 bytes 80\n\t}\n") || !strings.Contains(got, "\tquota q1 {\n\t\tover 100 mbytes used 80 bytes\n\t}\n") {
+		t.Fatalf("objects:\n%s", got)
+	}
+	got, _ = r.c.ListRuleset(ctx, ListOptions{Stateless: true})
+	if !strings.Contains(got, "\tcounter c1 {\n\t}\n") || !strings.Contains(got, "\tquota q1 {\n\t\tover 100 mbytes\n\t}\n") {
+		t.Fatalf("objects, stateless:\n%s", got)
+	}
+	got, _ = r.c.ListRuleset(ctx, ListOptions{JSON: true})
+	if !strings.Contains(got, `"packets": 2, "bytes": 80`) || !strings.Contains(got, `"used": 80`) {
+		t.Fatalf("objects, JSON:\n%s", got)
+	}
+}

@@ -156,6 +156,11 @@ type Object struct {
 	Handle  uint64
 	Comment string
 	Fields  [][]string
+	// Packets and Bytes (a counter) and Used (a quota's bytes consumed)
+	// are the object's state as a listing prints it: 0 as read from a
+	// file; the engine's values when the control API lists a running
+	// ruleset.
+	Packets, Bytes, Used uint64
 }
 
 // Flowtable is a flowtable declaration; kept for printing only.

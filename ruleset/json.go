@@ -304,11 +304,14 @@ func (p *jsonPrinter) object(t *Table, ob *Object) jv {
 	}
 	switch ob.Kind {
 	case "counter":
-		oo = oo.with("packets", jint(0)).with("bytes", jint(0))
+		oo = oo.with("packets", juint(ob.Packets)).with("bytes", juint(ob.Bytes))
 	case "quota":
 		q := &QuotaStmt{}
 		if err := parseQuotaWords(words, q); err != nil {
 			return p.unsupported(ob.Pos, "quota object "+strings.Join(words, " "))
+		}
+		if ob.Used != 0 {
+			q.Used = ob.Used
 		}
 		oo = oo.with("bytes", juint(q.Bytes)).with("used", juint(q.Used)).with("inv", jbool(q.Over))
 	case "ct helper":

@@ -19,6 +19,9 @@ func (p *jsonPrinter) stmt(s Stmt, pc ctx) jv {
 		if s.Name != nil {
 			return single("counter", p.objRef(s.Name))
 		}
+		if p.opts.Stateless {
+			return single("counter", jnull{}) // nft -s -j
+		}
 		return single("counter", obj("packets", juint(s.Packets), "bytes", juint(s.Bytes)))
 	case *LogStmt:
 		return p.log(s)

@@ -3,6 +3,7 @@ package ruleset
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -75,10 +76,19 @@ func printObject(b *strings.Builder, ob *Object, o PrintOptions) {
 	}
 	switch ob.Kind {
 	case "counter":
-		b.WriteString("\t\tpackets 0 bytes 0\n")
+		// nft -s leaves the body empty.
+		if !o.Stateless {
+			fmt.Fprintf(b, "\t\tpackets %d bytes %d\n", ob.Packets, ob.Bytes)
+		}
 	default:
 		for _, f := range ob.Fields {
-			fmt.Fprintf(b, "\t\t%s\n", strings.ReplaceAll(strings.Join(f, " "), " , ", ", "))
+			line := strings.ReplaceAll(strings.Join(f, " "), " , ", ", ")
+			// A quota's usage follows its limit, as for the statement
+			// (nft's obj_print_data), unless stateless.
+			if ob.Kind == "quota" && ob.Used != 0 && !o.Stateless && len(f) > 0 && f[0] != "comment" && !slices.Contains(f, "used") {
+				line += " used " + bytesString(ob.Used)
+			}
+			fmt.Fprintf(b, "\t\t%s\n", line)
 		}
 	}
 	b.WriteString("\t}\n")

@@ -176,7 +176,7 @@ func stmtString(s Stmt, pc ctx) string {
 		return exprString(s.X, pc.as("")) + " vmap " + exprString(s.Map, pc.as(typeOfExpr(s.X)))
 	case *CounterStmt:
 		if s.Name != nil {
-			return "counter name " + exprString(s.Name, pc.as(""))
+			return "counter name " + objRefString(s.Name, pc)
 		}
 		if pc.opts.Stateless {
 			return "counter"
@@ -222,7 +222,7 @@ func stmtString(s Stmt, pc ctx) string {
 		return b.String()
 	case *QuotaStmt:
 		if s.Name != nil {
-			return "quota name " + exprString(s.Name, pc.as(""))
+			return "quota name " + objRefString(s.Name, pc)
 		}
 		q := "quota "
 		if s.Over {
@@ -455,4 +455,14 @@ func timeString(t string) string {
 		}
 	}
 	return b.String()
+}
+
+// objRefString prints the object a counter, limit or quota statement
+// names: a name always in quotes, as nft lists it (objref_expr_print)
+// however it was written; a map lookup as the expression.
+func objRefString(e Expr, pc ctx) string {
+	if v, ok := e.(*Value); ok {
+		return `"` + v.Text + `"`
+	}
+	return exprString(e, pc.as(""))
 }

@@ -82,6 +82,16 @@ table ip6 t6 {
 		icmpv6 type echo-request accept
 	}
 }
+table ip objs {
+	counter c1 {
+	}
+	quota q1 {
+		over 100 mbytes
+	}
+	chain c {
+		udp dport 123 counter name "c1" quota name "q1"
+	}
+}
 `)
 	bad := file("bad.nft", "add rule inet filter input tcp dport 25 accept\nadd rule inet filter input tcp dport 99999 accept\n")
 	steps := [][]string{
@@ -103,6 +113,9 @@ table ip6 t6 {
 		{"add", "rule", "inet", "filter", "nochain", "accept"},
 		{"delete", "rule", "inet", "filter", "input", "handle", "999"},
 		{"-c", "add", "rule", "inet", "filter", "input", "tcp", "dport", "8080", "accept"},
+		{"add", "counter", "ip", "objs", "c2"},
+		{"add", "quota", "ip", "objs", "q2", "{", "over", "50", "kbytes", "}"},
+		{"add", "rule", "ip", "objs", "c", "tcp", "dport", "123", "counter", "name", "c2"},
 		{"add", "table", "ip", "extra"},
 		{"delete", "table", "ip", "extra"},
 	}
@@ -132,6 +145,8 @@ table ip6 t6 {
 	for _, l := range [][]string{
 		{"list", "ruleset"},
 		{"-s", "list", "ruleset"},
+		{"-s", "-j", "list", "ruleset"},
+		{"list", "table", "objs"},
 		{"list", "ruleset", "inet"},
 		{"list", "ruleset", "ip6"},
 		{"list", "table", "inet", "filter"},
