@@ -36,7 +36,7 @@ func (s *Server) rulesList(w http.ResponseWriter, r *http.Request) {
 	c := s.b.Engine.Rules()
 	rs := &ruleset.Ruleset{}
 	if c != nil && c.Source() != nil {
-		rs = withCounters(c.Source(), c.Counters(), c.Objects())
+		rs = withCounters(c.Source(), c.Counters(), c.Quotas(), c.Objects())
 	}
 	sel, err := selectPart(rs, q.Get("family"), q.Get("table"), q.Get("chain"), q.Get("set"))
 	if err != nil {
@@ -120,10 +120,14 @@ func parseFamily(s string) ruleset.Family {
 }
 
 // withCounters returns a copy of rs for printing in which each rule's
-// anonymous counter statements hold the engine's counts, and each named
-// counter and quota its state. rs itself is shared with the running
-// Compiled and is not changed.
-func withCounters(rs *ruleset.Ruleset, cs []engine.CounterValue, objs []engine.ObjectValue) *ruleset.Ruleset {
+// anonymous counter and quota statements hold the engine's counts, and
+// each named counter and quota its state. rs itself is shared with the
+// running Compiled and is not changed.
+func withCounters(rs *ruleset.Ruleset, cs []engine.CounterValue, qs []engine.QuotaValue, objs []engine.ObjectValue) *ruleset.Ruleset {
+	quotas := map[engine.CounterKey][]uint64{}
+	for _, q := range qs {
+		quotas[q.CounterKey] = append(quotas[q.CounterKey], q.Used)
+	}
 	type objKey struct {
 		fam               ruleset.Family
 		table, kind, name string
@@ -152,17 +156,28 @@ func withCounters(rs *ruleset.Ruleset, cs []engine.CounterValue, objs []engine.O
 			nc := *ch
 			nc.Rules = make([]*ruleset.Rule, len(ch.Rules))
 			for k, rl := range ch.Rules {
-				vals := byRule[engine.CounterKey{Family: t.Family, Table: t.Name, Chain: ch.Name, Handle: rl.Handle}]
+				key := engine.CounterKey{Family: t.Family, Table: t.Name, Chain: ch.Name, Handle: rl.Handle}
+				vals, used := byRule[key], quotas[key]
 				nr := *rl
-				if len(vals) > 0 {
+				if len(vals)+len(used) > 0 {
 					nr.Stmts = append([]ruleset.Stmt(nil), rl.Stmts...)
-					n := 0
+					n, m := 0, 0
 					for si, st := range nr.Stmts {
-						if cst, ok := st.(*ruleset.CounterStmt); ok && cst.Name == nil && n < len(vals) {
-							c := *cst
-							c.Packets, c.Bytes = vals[n].Packets, vals[n].Bytes
-							nr.Stmts[si] = &c
-							n++
+						switch x := st.(type) {
+						case *ruleset.CounterStmt:
+							if x.Name == nil && n < len(vals) {
+								c := *x
+								c.Packets, c.Bytes = vals[n].Packets, vals[n].Bytes
+								nr.Stmts[si] = &c
+								n++
+							}
+						case *ruleset.QuotaStmt:
+							if x.Name == nil && m < len(used) {
+								q := *x
+								q.Used = used[m]
+								nr.Stmts[si] = &q
+								m++
+							}
 						}
 					}
 				}

@@ -134,6 +134,7 @@ func TestRulesObjects(t *testing.T) {
 	chain in {
 		type filter hook input priority 0; policy accept;
 		udp dport 53 counter name "c1" quota name "q1"
+		udp dport 53 quota 1 kbytes
 	}
 }
 `)
@@ -147,6 +148,9 @@ func TestRulesObjects(t *testing.T) {
 	}
 	if !strings.Contains(got, "\tcounter c1 {\n\t\tpackets 2 bytes 80\n\t}\n") || !strings.Contains(got, "\tquota q1 {\n\t\tover 100 mbytes used 80 bytes\n\t}\n") {
 		t.Fatalf("objects:\n%s", got)
+	}
+	if !strings.Contains(got, "\t\tudp dport 53 quota 1 kbytes used 80 bytes\n") {
+		t.Fatalf("anonymous quota:\n%s", got)
 	}
 	got, _ = r.c.ListRuleset(ctx, ListOptions{Stateless: true})
 	if !strings.Contains(got, "\tcounter c1 {\n\t}\n") || !strings.Contains(got, "\tquota q1 {\n\t\tover 100 mbytes\n\t}\n") {

@@ -24,3 +24,29 @@ func (q *quota) breaks(length uint32) bool {
 	over := q.consumed.Add(uint64(length)) > q.limit
 	return over != q.invert
 }
+
+// QuotaValue is what one anonymous quota statement has consumed.
+type QuotaValue struct {
+	CounterKey
+	Used uint64
+}
+
+// Quotas returns the usage of the rules' anonymous quota statements, in
+// ruleset order, as nft lists it ("used N"): at most the quota
+// (nft_quota_do_dump). Named quotas are in Objects.
+func (c *Compiled) Quotas() []QuotaValue {
+	var out []QuotaValue
+	for i := range c.chains {
+		ch := &c.chains[i]
+		for j := range ch.rules {
+			rl := &ch.rules[j]
+			for k := range rl.ops {
+				if o := &rl.ops[k]; o.kind == opQuota && !o.x.named {
+					q := o.x.quota
+					out = append(out, QuotaValue{CounterKey{ch.family, ch.table, ch.name, rl.handle}, min(q.consumed.Load(), q.limit)})
+				}
+			}
+		}
+	}
+	return out
+}
