@@ -2,6 +2,7 @@ package nfqueue
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"syscall"
 	"testing"
@@ -90,19 +91,30 @@ func TestForwardInject(t *testing.T) {
 			if !errors.Is(udpErr, syscall.ECONNREFUSED) {
 				t.Errorf("UDP read after a dropped+ICMP-answered datagram: %v, want connection refused", udpErr)
 			}
+			// The client can see the refusal before the worker has
+			// noted the packet it injected for.
 			var fwd, self int
-			for _, w := range ws {
-				for _, s := range w.snapshot() {
-					if s.src == fam.c && s.dst == fam.s {
-						fwd++
-						if s.hook != datapath.HookForward || s.in != tp.fc || s.out != tp.fs {
-							t.Errorf("%s → %s: hook %d in %d out %d, want forward(2) in %d out %d", s.src, s.dst, s.hook, s.in, s.out, tp.fc, tp.fs)
+			var bad string
+			count := func() bool {
+				fwd, self, bad = 0, 0, ""
+				for _, w := range ws {
+					for _, s := range w.snapshot() {
+						if s.src == fam.c && s.dst == fam.s {
+							fwd++
+							if s.hook != datapath.HookForward || s.in != tp.fc || s.out != tp.fs {
+								bad = fmt.Sprintf("%s → %s: hook %d in %d out %d, want forward(2) in %d out %d", s.src, s.dst, s.hook, s.in, s.out, tp.fc, tp.fs)
+							}
+						}
+						if s.hook == datapath.HookOutput && s.dst == fam.c {
+							self++
 						}
 					}
-					if s.hook == datapath.HookOutput && s.dst == fam.c {
-						self++
-					}
 				}
+				return fwd >= 4
+			}
+			waitFor(count)
+			if bad != "" {
+				t.Error(bad)
 			}
 			if fwd < 4 {
 				t.Errorf("hare saw %d forwarded packets from %s, want at least 4 (2 UDP, a SYN, a UDP)", fwd, fam.c)
@@ -113,10 +125,15 @@ func TestForwardInject(t *testing.T) {
 		})
 	}
 	var inj uint64
+	waitFor(func() bool {
+		inj = 0
+		for _, p := range d.Ports() {
+			inj += p.Stats().Injected
+		}
+		return inj == 4
+	})
 	for _, p := range d.Ports() {
-		st := p.Stats()
-		inj += st.Injected
-		if st.Errors != 0 {
+		if st := p.Stats(); st.Errors != 0 {
 			t.Errorf("stats %+v", st)
 		}
 	}

@@ -197,3 +197,6 @@ func ruleset(t testing.TB, ns string) string {
 	}
 	return string(out)
 }
+
+// deadline bounds a read that waits for a reply (not a measurement).
+func deadline() time.Time { return time.Now().Add(3 * time.Second) }

@@ -78,7 +78,10 @@ func TestInputVerdicts(t *testing.T) {
 	if c := nftCounter(t, tp.f, "ip", "t", "in"); c != 5 {
 		t.Errorf("packets with mark 0x99 after the verdict: %d, want 5", c)
 	}
+	// Accepted and Dropped count once a verdict's write returns, which
+	// can be after the datagram arrived.
 	st := d.Ports()[0].Stats()
+	waitFor(func() bool { st = d.Ports()[0].Stats(); return st.Accepted+st.Dropped >= uint64(len(sent)) })
 	if st.Received < uint64(len(sent)) || st.Dropped < 5 || st.Accepted < 10 || st.Errors != 0 || st.KernelDrops != 0 {
 		t.Errorf("stats %+v", st)
 	}
