@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hare-fw/hare/control"
 )
 
 // nftNamespace makes a network namespace for the real nft and returns a
@@ -187,5 +192,38 @@ func TestNftErrors(t *testing.T) {
 	code, _, errOut = hnft("-f", p+".missing")
 	if code != 1 || errOut != "internal:0:0-0: Error: Could not open file \""+p+".missing\": No such file or directory\n" {
 		t.Errorf("missing file: %d %q", code, errOut)
+	}
+}
+
+// TestNftMonitorTrace: hare nft monitor trace prints the lines the daemon
+// publishes (control.TraceHub), as they come, until interrupted.
+func TestNftMonitorTrace(t *testing.T) {
+	hub := control.NewTraceHub()
+	sock := filepath.Join(t.TempDir(), "control.sock")
+	srv, err := control.Listen(control.Config{Path: sock, Log: slog.New(slog.DiscardHandler)}, control.Backend{Trace: hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	defer srv.Close()
+	var out, errOut lockedBuffer
+	n := &nftRun{c: control.NewClient(sock), stdout: &out, stderr: &errOut}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- n.monitor(ctx, []string{"monitor", "trace"}) }()
+	lines := "trace id 0001 ip t c packet: iif \"eth0\" ip saddr 192.0.2.1 ip daddr 192.0.2.2 \ntrace id 0001 ip t c policy accept \n"
+	for i := 0; i < 1000 && !hub.Active(); i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	hub.Publish([]byte(lines))
+	for i := 0; i < 1000 && out.String() != lines; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 || out.String() != lines {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	if code, _, errOut := hare(t, "nft", "--socket", sock, "monitor", "ruleset"); code != 1 || !strings.Contains(errOut, "monitor trace") {
+		t.Errorf("monitor ruleset: %d %q", code, errOut)
 	}
 }
