@@ -457,6 +457,12 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 			if err != nil {
 				return rule{}, err
 			}
+			if cc.hook == HookOutput && cd.f >= fFibOif && cd.f <= fFibType {
+				// fib.go models the routes of received packets (every
+				// destination local); a locally generated packet's are
+				// not modelled.
+				return rule{}, &Error{s.Pos, "unsupported: fib in an output chain (chain " + cc.name + ")"}
+			}
 			cr.ops = append(cr.ops, op{kind: opMatch, cond: cd})
 		case *ruleset.VmapStmt:
 			o, err := c.vmapOp(s, index, sets)

@@ -290,6 +290,14 @@ func buildRuleset(t testing.TB, src string) *ruleset.Ruleset {
 // and reports the first disagreement.
 func diffRun(t testing.TB, src string, frames [][]byte) (compared, byRule int) {
 	t.Helper()
+	return diffRunMeta(t, src, frames, func(i int) engine.Meta {
+		return engine.Meta{Iifname: engine.IfName(ifs[i%len(ifs)]), Mark: uint32([]int{0, 1, 0x101}[i%3])}
+	})
+}
+
+// diffRunMeta is diffRun with packet i's Meta from meta.
+func diffRunMeta(t testing.TB, src string, frames [][]byte, meta func(i int) engine.Meta) (compared, byRule int) {
+	t.Helper()
 	rs := buildRuleset(t, src)
 	c, err := engine.Compile(rs)
 	if err != nil {
@@ -300,7 +308,7 @@ func diffRun(t testing.TB, src string, frames [][]byte) (compared, byRule int) {
 	var p1, p2 packet.Parsed
 	var res engine.Result
 	for i, fr := range frames {
-		m := engine.Meta{Iifname: engine.IfName(ifs[i%len(ifs)]), Mark: uint32([]int{0, 1, 0x101}[i%3])}
+		m := meta(i)
 		now := int64(i+1) * 1e6
 		p1.DecodeIP(fr)
 		p2.DecodeIP(fr)

@@ -24,6 +24,9 @@ import (
 //     nf_conntrack_confirm runs last on the input hook, and on
 //     postrouting for a forwarded packet).
 //
+// A locally generated packet (Meta.Output) takes the output path instead:
+// output chains with conntrack among them, then postrouting (output.go).
+//
 // In each base chain the rules run in order (nft_do_chain): a failing match
 // ends the rule, accept ends the base chain (the next base chain runs),
 // drop and reject end the packet, jump pushes a return point, goto does
@@ -68,7 +71,12 @@ type Meta struct {
 	// of delivering it locally: forward and postrouting chains run
 	// instead of input.
 	Forward bool
-	Oifname [16]byte // output interface of a forwarded packet (IfName)
+	Oifname [16]byte // output interface of a forwarded or locally generated packet (IfName)
+	// Output says the packet was made on this host (NFQUEUE from the
+	// OUTPUT hook): it takes the local output path (output.go) instead of
+	// prerouting and routing; Iifname, NoRoute and Forward do not apply,
+	// and Oifname is the device the socket's route chose.
+	Output bool
 	// Trace, when not nil, receives every step of the packet's
 	// evaluation (trace.go). Nftrace is the packet's nftrace flag on
 	// arrival (`meta nftrace set 1` sets it on the way).
@@ -149,33 +157,12 @@ func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 	cx.class = classOf(p.IPVersion, l4proto, hasL4)
 	r.Mark, r.Priority, r.NAT = m.Mark, 0, NATNone
 
-	pre := c.hooks[HookPrerouting]
-	i := 0
-	for ; i < len(pre) && c.chains[pre[i]].prio < PriorityConntrack; i++ {
-		if !c.runBase(&cx, pre[i], HookPrerouting) {
-			return
-		}
+	if m.Output {
+		e.output(c, &cx, now)
+		return
 	}
-	if cx.untracked {
-		r.Untracked = true
-		r.CT = conntrack.Result{State: conntrack.StateUntracked}
-		cx.ctState = ctBitUntracked
-	} else {
-		e.ct.Track(p, cx.zone, now, &r.CT)
-		cx.tracked = true
-		cx.ctState = stateBit(r.CT.State)
-		if cx.tr != nil {
-			cx.traceStep(TraceConntrack, HookPrerouting, 0)
-		}
-		if r.CT.Drop {
-			r.Verdict, r.By, r.Hook = Drop, DecidedConntrack, HookPrerouting
-			return
-		}
-	}
-	for ; i < len(pre); i++ {
-		if !c.runBase(&cx, pre[i], HookPrerouting) {
-			return
-		}
+	if !e.trackAt(c, &cx, HookPrerouting, now) {
+		return
 	}
 	if cx.tr != nil {
 		cx.traceStep(TraceRoute, HookPrerouting, routeOf(m))
@@ -194,6 +181,44 @@ func (e *Engine) Packet(p *packet.Parsed, m *Meta, now int64, r *Result) {
 	if cx.tracked {
 		e.ct.Confirm(&r.CT, now)
 	}
+}
+
+// trackAt runs the first hook of the packet's path, h (prerouting, or
+// output for a locally generated packet): its base chains with priority
+// below conntrack's, conntrack (nf_conntrack_in, registered on both hooks
+// at NF_IP_PRI_CONNTRACK), then the rest. It reports whether the packet
+// goes on.
+func (e *Engine) trackAt(c *Compiled, cx *evalCtx, h Hook, now int64) bool {
+	r := cx.r
+	chains := c.hooks[h]
+	i := 0
+	for ; i < len(chains) && c.chains[chains[i]].prio < PriorityConntrack; i++ {
+		if !c.runBase(cx, chains[i], h) {
+			return false
+		}
+	}
+	if cx.untracked {
+		r.Untracked = true
+		r.CT = conntrack.Result{State: conntrack.StateUntracked}
+		cx.ctState = ctBitUntracked
+	} else {
+		e.ct.Track(cx.p, cx.zone, now, &r.CT)
+		cx.tracked = true
+		cx.ctState = stateBit(r.CT.State)
+		if cx.tr != nil {
+			cx.traceStep(TraceConntrack, h, 0)
+		}
+		if r.CT.Drop {
+			r.Verdict, r.By, r.Hook = Drop, DecidedConntrack, h
+			return false
+		}
+	}
+	for ; i < len(chains); i++ {
+		if !c.runBase(cx, chains[i], h) {
+			return false
+		}
+	}
+	return true
 }
 
 // runHook runs the base chains of hook h in order and reports whether the

@@ -133,6 +133,9 @@ func (cx *evalCtx) loadMeta(f field) (u128, bool) {
 		// receive path trims padding before the hooks).
 		return u128{lo: uint64(p.L3Len)}, true
 	case fMetaPkttype:
+		if cx.m.Output {
+			return u128{}, true // PACKET_HOST (output.go)
+		}
 		return u128{lo: pktType(p)}, true
 	case fMetaSecpath:
 		// secpath_exists: only a packet IPsec decrypted on this host has
@@ -141,8 +144,8 @@ func (cx *evalCtx) loadMeta(f field) (u128, bool) {
 	}
 	// The input device is missing on IPv4 postrouting (as for iifname,
 	// load.go); the output device exists on forward and postrouting only.
-	in := !(cx.hook == HookPostrouting && p.IPVersion == 4)
-	out := cx.hook == HookForward || cx.hook == HookPostrouting
+	in := !(cx.hook == HookPostrouting && p.IPVersion == 4) && !cx.m.Output
+	out := cx.hook == HookForward || cx.hook == HookPostrouting || cx.hook == HookOutput
 	switch f {
 	case fIif:
 		// nft_meta_store_ifindex stores 0 for no device.

@@ -63,13 +63,14 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		// nft_meta_get_eval stores "" when the hook has no input device:
 		// IPv4 postrouting (ip_output passes no indev); ip6_output passes
 		// the input device of a forwarded packet.
-		if cx.hook == HookPostrouting && p.IPVersion == 4 {
+		// A locally generated packet has none on any hook (output.go).
+		if cx.hook == HookPostrouting && p.IPVersion == 4 || cx.m.Output {
 			return v, true
 		}
 		return ifnameBytes(&cx.m.Iifname), true
 	case fOifname:
 		// No output device on prerouting and input.
-		if cx.hook == HookForward || cx.hook == HookPostrouting {
+		if cx.hook == HookForward || cx.hook == HookPostrouting || cx.hook == HookOutput {
 			return ifnameBytes(&cx.m.Oifname), true
 		}
 		return v, true

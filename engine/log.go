@@ -45,6 +45,10 @@ type LogEvent struct {
 	Mark    uint32 // the packet's mark when the statement ran
 	Hook    Hook
 	Params  *LogParams
+	// Local is set for a locally generated packet (Meta.Output): it has
+	// no input device and its output device is Oifname.
+	Local   bool
+	Oifname [16]byte
 }
 
 // LogSink receives log events; it runs on the packet path, so it must not
@@ -196,5 +200,8 @@ func (cx *evalCtx) log(lp *LogParams) {
 	}
 	ev := &cx.r.logEv
 	*ev = LogEvent{Packet: cx.p, Iifname: cx.m.Iifname, Mark: cx.mark, Hook: cx.hook, Params: lp}
+	if cx.m.Output {
+		ev.Iifname, ev.Oifname, ev.Local = [16]byte{}, cx.m.Oifname, true
+	}
 	f(ev)
 }

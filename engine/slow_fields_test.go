@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hare-fw/hare/conntrack"
+	"github.com/hare-fw/hare/engine"
 	"github.com/hare-fw/hare/packet"
 	"github.com/hare-fw/hare/ruleset"
 )
@@ -76,21 +77,32 @@ func (sp *slowPacket) moreField(words string) (v slowVal, typ string, ok, known 
 		return num(uint64(len(ip)), "num", true) // the generator's datagrams are whole
 	case "meta pkttype":
 		pk := uint64(0)
-		if p.Dst == netip.MustParseAddr("255.255.255.255") {
+		if sp.m.Output {
+			// made here: host, whatever the destination
+		} else if p.Dst == netip.MustParseAddr("255.255.255.255") {
 			pk = 1
 		} else if p.Dst.IsMulticast() {
 			pk = 2
 		}
 		return num(pk, "pkttype", true)
 	case "meta iif":
+		if sp.m.Output {
+			return slowVal{typ: "iif"}, "iif", true, true // no input device: index 0, no name
+		}
 		return slowVal{typ: "iif", num: 2, name: strings.TrimRight(string(sp.m.Iifname[:]), "\x00")}, "iif", true, true
 	case "meta iiftype":
-		return num(65534, "iftype", true)
+		return num(65534, "iftype", !sp.m.Output)
 	case "meta ipsec", "meta secpath":
 		return num(0, "presence", true) // nothing is decrypted
 	case "meta oif":
+		if sp.m.Output && (sp.hook == engine.HookOutput || sp.hook == engine.HookPostrouting) {
+			return num(3, "iftype", true) // the route's device
+		}
 		return num(0, "iftype", true)
 	case "meta oiftype":
+		if sp.m.Output && (sp.hook == engine.HookOutput || sp.hook == engine.HookPostrouting) {
+			return num(65534, "iftype", true)
+		}
 		return num(0, "iftype", false)
 	}
 	if strings.HasPrefix(words, "fib ") {

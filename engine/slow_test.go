@@ -125,7 +125,13 @@ func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowRes
 	if !s.started {
 		s.started, s.epoch, s.dyn = true, now, map[*ruleset.Set]*slowDyn{}
 	}
-	pre := s.bases("prerouting")
+	// A locally generated packet (Meta.Output) starts on output instead
+	// of prerouting, conntrack included (nf_conntrack_in runs on both).
+	firstName, firstHook := "prerouting", engine.HookPrerouting
+	if m.Output {
+		firstName, firstHook = "output", engine.HookOutput
+	}
+	pre := s.bases(firstName)
 	run := func(bs []slowBase, hook engine.Hook) bool {
 		sp.hook = hook
 		for _, b := range bs {
@@ -158,7 +164,7 @@ func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowRes
 			late = append(late, b)
 		}
 	}
-	if !run(early, engine.HookPrerouting) {
+	if !run(early, firstHook) {
 		return res
 	}
 	var ctr conntrack.Result
@@ -170,15 +176,21 @@ func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowRes
 		sp.tracked = true
 		sp.state = ctr.State.String()
 		if ctr.Drop {
-			return slowResult{verdict: engine.Drop, by: engine.DecidedConntrack, hook: engine.HookPrerouting}
+			return slowResult{verdict: engine.Drop, by: engine.DecidedConntrack, hook: firstHook}
 		}
 	}
-	if !run(late, engine.HookPrerouting) {
+	if !run(late, firstHook) {
 		return res
 	}
-	// Routing, as Meta says: no route drops; a forwarded packet goes
-	// through forward and postrouting, a local one through input.
+	// Routing, as Meta says: a locally generated packet was routed by its
+	// socket and goes to postrouting; otherwise no route drops, a
+	// forwarded packet goes through forward and postrouting, a local one
+	// through input.
 	switch {
+	case m.Output:
+		if !run(s.bases("postrouting"), engine.HookPostrouting) {
+			return res
+		}
 	case m.NoRoute:
 		return slowResult{verdict: engine.Drop, by: engine.DecidedRouting, hook: engine.HookPrerouting}
 	case m.Forward:
@@ -342,10 +354,13 @@ func (sp *slowPacket) field(words string) (v slowVal, typ string, ok bool) {
 		if sp.hook == engine.HookPostrouting && p.IPVersion == 4 {
 			name = "" // ip_output hands postrouting no input device
 		}
+		if sp.m.Output {
+			name = "" // made here: no input device at all
+		}
 		return slowVal{typ: "ifname", name: name}, "ifname", true
 	case "meta oifname":
 		name := ""
-		if sp.hook == engine.HookForward || sp.hook == engine.HookPostrouting {
+		if sp.hook == engine.HookForward || sp.hook == engine.HookPostrouting || sp.hook == engine.HookOutput {
 			name = strings.TrimRight(string(sp.m.Oifname[:]), "\x00")
 		}
 		return slowVal{typ: "ifname", name: name}, "ifname", true
