@@ -40,6 +40,10 @@ func TestFailOpenClosed(t *testing.T) {
 				if got := srv.received(); len(got) != 0 {
 					t.Errorf("failing closed, f received %q", got)
 				}
+				tp.inNS(t, tp.f, func() { d.Close() })
+				if st := p.Stats(); st.KernelDrops != 16 {
+					t.Errorf("after Close, KernelDrops = %d, want the 16 counted before", st.KernelDrops)
+				}
 			}
 		})
 	}

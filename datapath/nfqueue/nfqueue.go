@@ -209,6 +209,9 @@ func (d *Datapath) Close() error {
 		if d.netns != nil {
 			d.netns.Close()
 		}
+		for _, p := range d.ports {
+			p.Stats() // the kernel's drop count while it can still be read
+		}
 		d.closed.Store(true)
 		for _, p := range d.ports {
 			if err := p.nfq.Close(); err != nil && d.closeErr == nil {
@@ -218,9 +221,12 @@ func (d *Datapath) Close() error {
 		for _, f := range d.injFiles {
 			f.Close()
 		}
+		d.procMu.Lock()
 		if d.proc != nil {
 			d.proc.Close()
+			d.proc = nil
 		}
+		d.procMu.Unlock()
 	})
 	return d.closeErr
 }
@@ -231,11 +237,11 @@ func (d *Datapath) Close() error {
 // copy mode, copy range, dropped, user dropped, id sequence, 1). Packets
 // accepted unseen by fail-open are not counted anywhere by the kernel.
 func (d *Datapath) kernelDrops(q uint16) (uint64, bool) {
-	if d.proc == nil || d.closed.Load() {
-		return 0, false
-	}
 	d.procMu.Lock()
 	defer d.procMu.Unlock()
+	if d.proc == nil {
+		return 0, false
+	}
 	if d.procBuf == nil {
 		d.procBuf = make([]byte, 0, 4096)
 	}

@@ -44,7 +44,7 @@ type port struct {
 	rdErr   error
 	wrErr   error
 
-	received, accepted, dropped, injected, errs, enobufs atomic.Uint64
+	received, accepted, dropped, injected, errs, enobufs, kernelDrops atomic.Uint64
 
 	inj injector
 }
@@ -278,10 +278,11 @@ func (p *port) Stats() datapath.PortStats {
 		Injected: p.injected.Load(),
 		Errors:   p.errs.Load(),
 	}
+	// The kernel's count when it can be read (not after Close: the last
+	// one read then), else the overruns hare noticed.
 	if d, ok := p.dp.kernelDrops(p.queue); ok {
-		s.KernelDrops = d
-	} else {
-		s.KernelDrops = p.enobufs.Load()
+		p.kernelDrops.Store(d)
 	}
+	s.KernelDrops = max(p.kernelDrops.Load(), p.enobufs.Load())
 	return s
 }
