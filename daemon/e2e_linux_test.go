@@ -28,26 +28,57 @@ import (
 // state restored) keeps that connection going. The full issue-5 proof is
 // the integration package's; this is the daemon's own smoke test.
 func TestDaemonBridge(t *testing.T) {
+	needRoot(t)
+	n := newNetns(t, false)
+	runScenario(t, n, `[datapath]
+kind = "afpacket"
+interfaces = ["c-side", "s-side"]
+`)
+}
+
+// TestDaemonNFQueue is TestDaemonBridge's scenario on a router: the fw
+// namespace forwards between two subnets and hare judges the forward hook
+// through NFQUEUE (iptables -j NFQUEUE, installed and removed by hare,
+// with the notrack table keeping the kernel's conntrack out).
+func TestDaemonNFQueue(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Skip("skipping: no iptables")
+	}
+	n := newNetns(t, true)
+	runScenario(t, n, `[datapath]
+kind = "nfqueue"
+queues = "0-1"
+hooks = ["forward"]
+`)
+	// Close removed the queue rules: the router forwards unfiltered.
+	if out, err := n.output(n.fw, "iptables", "-S", "FORWARD"); err != nil || strings.Contains(out, "HARE") {
+		t.Errorf("queue rules left behind after stop: %v\n%s", err, out)
+	}
+}
+
+func needRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root (network namespaces, AF_PACKET)")
+		t.Skip("skipping: needs root (network namespaces, AF_PACKET, NFQUEUE)")
 	}
 	for _, tool := range []string{"ip", "ping", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("skipping: no %s", tool)
 		}
 	}
+}
+
+// runScenario runs hare in n.fw with the [datapath] section given and
+// checks, with real programs, what the firewall must do.
+func runScenario(t *testing.T, n *netns, datapathSection string) {
 	bin := hareBinary(t)
-	n := newNetns(t)
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.nft")
 	state := filepath.Join(dir, "ct.state")
 	sock := filepath.Join(dir, "control.sock")
-	writeFile(t, rules, bridgeRules(""))
+	writeFile(t, rules, fwRules(""))
 	cfg := filepath.Join(dir, "hare.toml")
-	writeFile(t, cfg, fmt.Sprintf(`[datapath]
-kind = "afpacket"
-interfaces = ["b0", "b1"]
-[ruleset]
+	writeFile(t, cfg, datapathSection+fmt.Sprintf(`[ruleset]
 file = %q
 [log]
 format = "json"
@@ -62,31 +93,31 @@ socket = %q
 	h.waitLog(t, `"msg":"started"`)
 
 	// Allowed: client to server, ping and ping6.
-	n.mustRun(t, n.client, "ping", "-c1", "-W3", "10.72.0.2")
-	n.mustRun(t, n.client, "ping", "-6", "-c1", "-W3", "fd72::2")
+	n.mustRun(t, n.client, "ping", "-c1", "-W3", n.server4)
+	n.mustRun(t, n.client, "ping", "-6", "-c1", "-W3", n.server6)
 	// Blocked: the server may not open anything toward the client.
-	if err := n.run(n.server, "ping", "-c1", "-W1", "10.72.0.1"); err == nil {
+	if err := n.run(n.server, "ping", "-c1", "-W1", n.client4); err == nil {
 		t.Error("ping from the server passed a forward policy of drop")
 	}
 	// Reject: a TCP reset comes back at once (connection refused).
-	if out, _ := n.output(n.client, "python3", "-c", pyConnect, "10.72.0.2", "5001"); out != "refused\n" {
+	if out, _ := n.output(n.client, "python3", "-c", pyConnect, n.server4, "5001"); out != "refused\n" {
 		t.Errorf("connect to a rejected port: %q, want refused (a TCP RST from hare)", out)
 	}
 
 	n.start(t, n.server, "listening\n", "python3", "-c", pyEchoServer, "::", "5000")
-	cl := newPyClient(t, n, "fd72::2", "5000")
+	cl := newPyClient(t, n, n.server6, "5000")
 	defer cl.close()
 	cl.echo(t, "before")
 
 	// hare ct (conntrack -L) over the control socket lists the flow.
 	out, err := exec.Command(bin, "ct", "-L", "-p", "tcp", "--dport", "5000", "--socket", sock).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "ESTABLISHED src=fd72::1 dst=fd72::2 ") ||
+	if err != nil || !strings.Contains(string(out), "ESTABLISHED src="+n.client6+" dst="+n.server6+" ") ||
 		!strings.Contains(string(out), " dport=5000 ") || !strings.Contains(string(out), "[ASSURED]") {
 		t.Errorf("hare ct -L: %v\n%s", err, out)
 	}
 
 	// Reload: a new ruleset comes into force, the connection goes on.
-	writeFile(t, rules, bridgeRules("iifname \"b0\" tcp dport 5002 accept"))
+	writeFile(t, rules, fwRules("iifname \"c-side\" tcp dport 5002 accept"))
 	h.signal(t, syscall.SIGHUP)
 	h.waitLog(t, `"msg":"reloaded"`)
 	cl.echo(t, "after reload")
@@ -104,7 +135,11 @@ socket = %q
 	if err == nil {
 		err = json.Unmarshal(raw, &ds)
 	}
-	if err != nil || ds.Generation != 2 || ds.ReloadFailures != 1 || len(ds.Workers) == 0 || ds.Workers[0].Packets+ds.Workers[len(ds.Workers)-1].Packets == 0 {
+	var seen uint64
+	for _, w := range ds.Workers {
+		seen += w.Packets
+	}
+	if err != nil || ds.Generation != 2 || ds.ReloadFailures != 1 || seen == 0 {
 		t.Errorf("daemon stats by API: %v %s", err, raw)
 	}
 	// The same refusal by API (hare's control reload) is an error too.
@@ -113,8 +148,8 @@ socket = %q
 	}
 
 	// Restart: the table is saved on stop and restored on start; the
-	// server's replies are let in only as established (reply) traffic.
-	writeFile(t, rules, bridgeRules(""))
+	// connection's packets other than its SYN pass only as established.
+	writeFile(t, rules, fwRules(""))
 	h.stop(t)
 	if !strings.Contains(h.log(), `"msg":"connection table saved"`) {
 		t.Fatalf("no state saved:\n%s", h.log())
@@ -126,17 +161,19 @@ socket = %q
 	h.stop(t)
 }
 
-// bridgeRules is the test's forward ruleset; extra is one more rule.
-func bridgeRules(extra string) string {
+// fwRules is the test's forward ruleset; extra is one more rule. The
+// client's side is interface c-side (b0 on the bridge, r0 on the router:
+// newNetns names them so).
+func fwRules(extra string) string {
 	return `table inet fw {
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
 		ct state invalid drop
 		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
-		iifname "b0" icmp type echo-request accept
-		iifname "b0" icmpv6 type echo-request accept
-		iifname "b0" tcp dport 5000 tcp flags syn accept
+		iifname "c-side" icmp type echo-request accept
+		iifname "c-side" icmpv6 type echo-request accept
+		iifname "c-side" tcp dport 5000 tcp flags syn accept
 		tcp dport 5001 reject with tcp reset
 		` + extra + `
 	}
@@ -315,43 +352,80 @@ func (h *hareProc) stop(t *testing.T) {
 	}
 }
 
-// netns is the test topology:
+// netns is the test topology, a bridge:
 //
 //	client ns: c0 10.72.0.1 fd72::1
 //	     | veth
-//	fw ns:     b0  ==hare run (afpacket)==  b1
+//	fw ns:     c-side  ==hare run (afpacket)==  s-side
 //	     | veth
 //	server ns: s0 10.72.0.2 fd72::2
+//
+// or a router:
+//
+//	client ns: c0 10.73.1.1 fd73:1::1, default via the router
+//	     | veth
+//	fw ns:     c-side 10.73.1.254 fd73:1::fe, s-side 10.73.2.254 fd73:2::fe, forwarding
+//	     | veth
+//	server ns: s0 10.73.2.1 fd73:2::1, default via the router
 type netns struct {
 	client, fw, server string
+	client4, client6   string
+	server4, server6   string
 }
 
-func newNetns(t *testing.T) *netns {
+func newNetns(t *testing.T, router bool) *netns {
 	t.Helper()
 	id := os.Getpid()
-	n := &netns{client: fmt.Sprintf("hdc%d", id), fw: fmt.Sprintf("hdf%d", id), server: fmt.Sprintf("hds%d", id)}
+	n := &netns{client: fmt.Sprintf("hdc%d", id), fw: fmt.Sprintf("hdf%d", id), server: fmt.Sprintf("hds%d", id),
+		client4: "10.72.0.1", client6: "fd72::1", server4: "10.72.0.2", server6: "fd72::2"}
+	if router {
+		n.client4, n.client6, n.server4, n.server6 = "10.73.1.1", "fd73:1::1", "10.73.2.1", "fd73:2::1"
+	}
 	t.Cleanup(func() {
 		for _, ns := range []string{n.client, n.fw, n.server} {
 			exec.Command("ip", "netns", "del", ns).Run()
 		}
 	})
 	c, b, s := n.client, n.fw, n.server
-	for _, cmd := range [][]string{
+	cmds := [][]string{
 		{"ip", "netns", "add", c}, {"ip", "netns", "add", b}, {"ip", "netns", "add", s},
-		{"ip", "-n", c, "link", "add", "c0", "type", "veth", "peer", "name", "b0", "netns", b},
-		{"ip", "-n", s, "link", "add", "s0", "type", "veth", "peer", "name", "b1", "netns", b},
-		{"ip", "netns", "exec", b, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"},
-		{"ip", "-n", b, "link", "set", "b0", "up"},
-		{"ip", "-n", b, "link", "set", "b1", "up"},
+		{"ip", "-n", c, "link", "add", "c0", "type", "veth", "peer", "name", "c-side", "netns", b},
+		{"ip", "-n", s, "link", "add", "s0", "type", "veth", "peer", "name", "s-side", "netns", b},
 		{"ip", "-n", c, "link", "set", "lo", "up"},
 		{"ip", "-n", s, "link", "set", "lo", "up"},
-		{"ip", "-n", c, "addr", "add", "10.72.0.1/24", "dev", "c0"},
-		{"ip", "-n", s, "addr", "add", "10.72.0.2/24", "dev", "s0"},
-		{"ip", "-n", c, "addr", "add", "fd72::1/64", "dev", "c0", "nodad"},
-		{"ip", "-n", s, "addr", "add", "fd72::2/64", "dev", "s0", "nodad"},
+	}
+	if router {
+		cmds = append(cmds, [][]string{
+			{"ip", "netns", "exec", b, "sysctl", "-qw", "net.ipv4.ip_forward=1"},
+			{"ip", "netns", "exec", b, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"},
+			{"ip", "-n", b, "addr", "add", "10.73.1.254/24", "dev", "c-side"},
+			{"ip", "-n", b, "addr", "add", "10.73.2.254/24", "dev", "s-side"},
+			{"ip", "-n", b, "addr", "add", "fd73:1::fe/64", "dev", "c-side", "nodad"},
+			{"ip", "-n", b, "addr", "add", "fd73:2::fe/64", "dev", "s-side", "nodad"},
+		}...)
+	} else {
+		cmds = append(cmds, []string{"ip", "netns", "exec", b, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"})
+	}
+	prefix := "/24"
+	cmds = append(cmds, [][]string{
+		{"ip", "-n", b, "link", "set", "c-side", "up"},
+		{"ip", "-n", b, "link", "set", "s-side", "up"},
+		{"ip", "-n", c, "addr", "add", n.client4 + prefix, "dev", "c0"},
+		{"ip", "-n", s, "addr", "add", n.server4 + prefix, "dev", "s0"},
+		{"ip", "-n", c, "addr", "add", n.client6 + "/64", "dev", "c0", "nodad"},
+		{"ip", "-n", s, "addr", "add", n.server6 + "/64", "dev", "s0", "nodad"},
 		{"ip", "-n", c, "link", "set", "c0", "up"},
 		{"ip", "-n", s, "link", "set", "s0", "up"},
-	} {
+	}...)
+	if router {
+		cmds = append(cmds, [][]string{
+			{"ip", "-n", c, "route", "add", "default", "via", "10.73.1.254"},
+			{"ip", "-n", s, "route", "add", "default", "via", "10.73.2.254"},
+			{"ip", "-n", c, "-6", "route", "add", "default", "via", "fd73:1::fe"},
+			{"ip", "-n", s, "-6", "route", "add", "default", "via", "fd73:2::fe"},
+		}...)
+	}
+	for _, cmd := range cmds {
 		if out, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v: %s", strings.Join(cmd, " "), err, out)
 		}

@@ -18,6 +18,10 @@ func runUsage(w io.Writer) {
 	io.WriteString(w, `Usage:
   hare run -c FILE          run the firewall as FILE (TOML) configures it
   hare run --check -c FILE  check FILE and its ruleset, then exit
+  hare run --print-rules -c FILE
+                            print the iptables/ip6tables and nft commands that
+                            queue packets to hare (nfqueue): what install_rules
+                            installs, or what to install by hand without it
 
 Flags:
   -c, --config FILE  the configuration (default /etc/hare/hare.toml);
@@ -41,6 +45,10 @@ usage error.
 // (run_nfqueue.go, run_afpacket.go).
 var datapathOpeners = map[string]daemon.Opener{}
 
+// printRules returns the kernel rules an nfqueue configuration needs; nil
+// when the nfqueue datapath is not built in.
+var printRules func(c *daemon.Config) ([]string, error)
+
 // openDatapath opens the datapath c names.
 func openDatapath(c *daemon.Config, log *slog.Logger) (datapath.Datapath, error) {
 	open, ok := datapathOpeners[c.Datapath.Kind]
@@ -59,6 +67,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&path, "c", path, "configuration file")
 	fs.StringVar(&path, "config", path, "configuration file")
 	check := fs.Bool("check", false, "check the configuration and exit")
+	rules := fs.Bool("print-rules", false, "print the queue rules and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -83,12 +92,36 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitError
 	}
+	if *rules {
+		return runPrintRules(c, stdout, stderr)
+	}
 	d, err := daemon.New(c, daemon.Options{Open: openDatapath, LogOutput: stderr})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError
 	}
 	return serve(d)
+}
+
+// runPrintRules is hare run --print-rules.
+func runPrintRules(c *daemon.Config, stdout, stderr io.Writer) int {
+	if c.Datapath.Kind != "nfqueue" {
+		fmt.Fprintf(stderr, "hare run --print-rules: datapath %q installs no rules (only nfqueue does)\n", c.Datapath.Kind)
+		return exitError
+	}
+	if printRules == nil {
+		fmt.Fprintln(stderr, "hare run --print-rules: the nfqueue datapath is not built into this hare")
+		return exitError
+	}
+	lines, err := printRules(c)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
+	for _, l := range lines {
+		fmt.Fprintln(stdout, l)
+	}
+	return exitOK
 }
 
 // serve runs d until SIGTERM or SIGINT, reloading on SIGHUP.
