@@ -38,9 +38,12 @@ func Open(c Config) (br *Bridge, err error) {
 		return nil, fmt.Errorf("afpacket: socket: %w", err)
 	}
 	br = &Bridge{cfg: c, ctl: ctl, efd: -1}
+	// b, not br: "return nil, err" has already set br to nil when this
+	// runs.
+	b := br
 	defer func() {
 		if err != nil {
-			br.teardown()
+			b.teardown()
 			br = nil
 		}
 	}()
