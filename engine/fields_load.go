@@ -159,7 +159,13 @@ func (cx *evalCtx) loadMeta(f field) (u128, bool) {
 		}
 		return u128{}, true
 	case fIiftype:
-		// nft_meta_store_iftype fails for no device: NFT_BREAK.
+		// nft_meta_store_iftype fails for no device: NFT_BREAK. For a
+		// locally generated packet nft reads skb->dev, which is unset on
+		// output and the output device on postrouting (ip_output sets it
+		// first): testdata/output/kernel.txt.
+		if cx.m.Output {
+			return u128{lo: ReplayIftype}, cx.hook == HookPostrouting
+		}
 		return u128{lo: ReplayIftype}, in
 	}
 	return u128{lo: ReplayIftype}, out

@@ -14,11 +14,14 @@ package engine
 //  6. conntrack Confirm for an accepted packet (nf_conntrack_confirm at
 //     NF_IP_PRI_CONNTRACK_CONFIRM on postrouting).
 //
-// The packet has no input device on either hook (the socket's skb has no
-// skb->dev before ip_output sets the output one): meta iifname is "",
-// meta iif 0, meta iiftype does not match; its output device is the
-// route's, Meta.Oifname. meta pkttype is host: a locally generated skb
-// keeps the PACKET_HOST (0) it was allocated with until a device sends it.
+// The packet has no input device on either hook: meta iifname is "",
+// meta iif 0. meta iiftype, which nft reads from skb->dev, does not match
+// on output (unset) and is the output device's type on postrouting
+// (ip_output sets skb->dev first). The output device is the route's,
+// Meta.Oifname. meta pkttype is host, multicast and broadcast
+// destinations included: a socket's skb keeps the PACKET_HOST it was
+// allocated with. testdata/output/kernel.sh checks these on Linux 6.18
+// (its counters are in kernel.txt).
 
 // output runs a locally generated packet.
 func (e *Engine) output(c *Compiled, cx *evalCtx, now int64) {

@@ -111,6 +111,29 @@ func TestOutputPath(t *testing.T) {
 	}
 }
 
+// TestOutputIiftype: nft reads meta iiftype from skb->dev, which a local
+// packet has only on postrouting (testdata/output/kernel.txt: `meta
+// iiftype ether` counted 0 on output and every packet on postrouting).
+func TestOutputIiftype(t *testing.T) {
+	r := newStmtRig(t, `table ip t {
+	chain o {
+		type filter hook output priority 0;
+		meta iiftype 65534 counter
+	}
+	chain p {
+		type filter hook postrouting priority 0;
+		meta iiftype 65534 counter
+	}
+}
+`)
+	r.meta = engine.Meta{Output: true, Oifname: engine.IfName("eth0")}
+	r.run(outSeg(here, there, 40000, 80, packet.TCPSyn, 1, 0), 1e9)
+	c := r.c.Counters()
+	if len(c) != 2 || c[0].Packets != 0 || c[1].Packets != 1 {
+		t.Fatalf("counters %+v, want 0 on output and 1 on postrouting", c)
+	}
+}
+
 // TestOutputFibRefused: fib is not modelled for locally generated packets.
 func TestOutputFibRefused(t *testing.T) {
 	src := "table inet t {\n\tchain o {\n\t\ttype filter hook output priority 0;\n\t\tfib daddr type local accept\n\t}\n}\n"

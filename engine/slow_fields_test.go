@@ -91,7 +91,9 @@ func (sp *slowPacket) moreField(words string) (v slowVal, typ string, ok, known 
 		}
 		return slowVal{typ: "iif", num: 2, name: strings.TrimRight(string(sp.m.Iifname[:]), "\x00")}, "iif", true, true
 	case "meta iiftype":
-		return num(65534, "iftype", !sp.m.Output)
+		// Local packets: skb->dev is set (to the output device) only
+		// on postrouting.
+		return num(65534, "iftype", !sp.m.Output || sp.hook == engine.HookPostrouting)
 	case "meta ipsec", "meta secpath":
 		return num(0, "presence", true) // nothing is decrypted
 	case "meta oif":
