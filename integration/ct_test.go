@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -8,6 +9,18 @@ import (
 	"testing"
 	"time"
 )
+
+// ct runs a conntrack command against the firewall's table; it skips t
+// while the hare command it needs has not landed.
+func (e *env) ct(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, err := e.fw.conntrack(t, args...)
+	var ny notYet
+	if errors.As(err, &ny) {
+		t.Skip(err)
+	}
+	return out, err
+}
 
 func family(v int) string { return fmt.Sprintf("ipv%d", v) }
 
@@ -31,7 +44,7 @@ func (e *env) testCounters(t *testing.T, v int) {
 	if out, err := ping(e.tp.client, v, srv, 5, "-e", id); err != nil || !strings.Contains(out, " 5 received") {
 		t.Fatalf("ping -c 5: %v\n%s", err, out)
 	}
-	out, err := e.fw.conntrack(t, "-L", "-f", family(v), "-p", icmpName(v), "-s", cl.String())
+	out, err := e.ct(t, "-L", "-f", family(v), "-p", icmpName(v), "-s", cl.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +87,7 @@ func (e *env) testDelete(t *testing.T, v int) {
 		t.Fatalf("no heartbeat before the delete: %s", hb.Stderr())
 	}
 	sel := []string{"-f", family(v), "-p", "tcp", "-s", cl.String(), "--sport", fmt.Sprint(lport)}
-	if _, err := e.fw.conntrack(t, append([]string{"-D"}, sel...)...); err != nil {
+	if _, err := e.ct(t, append([]string{"-D"}, sel...)...); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	time.Sleep(200 * time.Millisecond) // what was in flight
@@ -82,7 +95,7 @@ func (e *env) testDelete(t *testing.T, v int) {
 	if l, ok := hb.next(1500 * time.Millisecond); ok {
 		t.Errorf("the deleted flow still delivers: %s", l)
 	}
-	out, _ := e.fw.conntrack(t, append([]string{"-L"}, sel...)...)
+	out, _ := e.ct(t, append([]string{"-L"}, sel...)...)
 	if strings.Contains(out, fmt.Sprintf("sport=%d ", lport)) {
 		t.Errorf("the deleted flow is back in the table:\n%s", out)
 	}

@@ -46,6 +46,7 @@ func TestProof(t *testing.T) {
 					t.Run("ct-counters", func(t *testing.T) { e.testCounters(t, v) })
 					t.Run("ct-delete", func(t *testing.T) { e.testDelete(t, v) })
 					t.Run("reload", func(t *testing.T) { e.testReload(t, v) })
+					t.Run("restart", func(t *testing.T) { e.testRestart(t, v) })
 				})
 			}
 		})

@@ -1,0 +1,57 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// testRestart: a restart of the daemon (SIGTERM: the table is saved;
+// start: it is restored) keeps a long-lived TCP connection alive, and
+// the same restart without the state file kills one: the server's next
+// segment is then a new flow from the server side and the client's next
+// ACK a new flow without a SYN, both dropped by the ruleset.
+func (e *env) testRestart(t *testing.T, v int) {
+	h, ok := e.fw.(*hareFW)
+	if !ok {
+		t.Skip("the kernel has no daemon to restart (its flows die with conntrack -D: ct-delete)")
+	}
+	srv := e.tp.serverIP[v]
+	hold := func(lport int) *proc {
+		hb := startRole(t, e.tp.client, "client", "hold", hostPort(srv, portHeartbeat), fmt.Sprint(lport))
+		if _, ok := hb.next(2 * time.Second); !ok {
+			t.Fatalf("no heartbeat before the restart: %s", hb.Stderr())
+		}
+		return hb
+	}
+
+	hb := hold(40300 + v)
+	defer hb.kill()
+	h.stop(t)
+	if _, err := os.Stat(h.stateFile()); err != nil {
+		t.Skipf("hare run not available yet: no state file after SIGTERM (%v)", err)
+	}
+	h.run(t)
+	hb.drain()
+	// TCP retransmits what was lost while hare was down (RTO 200 ms,
+	// doubling): 5 s covers several retransmissions.
+	if l, ok := hb.next(5 * time.Second); !ok {
+		t.Errorf("the connection died across a restart with the state file:\n%s", h.proc.Stderr())
+	} else if r, _ := parseResult(l); !r.OK {
+		t.Errorf("the connection failed across a restart with the state file: %s", l)
+	}
+
+	hb2 := hold(40400 + v)
+	defer hb2.kill()
+	h.stop(t)
+	if err := os.Remove(h.stateFile()); err != nil {
+		t.Fatal(err)
+	}
+	h.run(t)
+	time.Sleep(200 * time.Millisecond) // what was in flight
+	hb2.drain()
+	if l, ok := hb2.next(3 * time.Second); ok {
+		t.Errorf("without the state file the connection still delivers after the restart: %s", l)
+	}
+}
