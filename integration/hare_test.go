@@ -48,7 +48,9 @@ func hareHas(t *testing.T, command string) bool {
 // notYet is the error of an operation whose hare command has not landed.
 type notYet string
 
-func (n notYet) Error() string { return "hare run not available yet: `hare help` lists no " + string(n) + " command" }
+func (n notYet) Error() string {
+	return "hare run not available yet: `hare help` lists no " + string(n) + " command"
+}
 
 // config is the hare.toml of the test: the datapath, the ruleset, acct on
 // (to compare counters with the kernel), a control socket and a state
