@@ -103,8 +103,11 @@ func (e *env) testDelete(t *testing.T, v int) {
 
 // testReload: a stream of 3000 numbered UDP datagrams (1000/s) echoed by
 // the server loses none while the firewall reloads its ruleset three
-// times.
-func (e *env) testReload(t *testing.T, v int) {
+// times (how: by SIGHUP or by the API).
+func (e *env) testReload(t *testing.T, v int, how string) {
+	if _, ok := e.fw.(*hareFW); ok && how == "api" && !hareHas(t, "nft") {
+		t.Skip(noCommand("nft"))
+	}
 	srv := e.tp.serverIP[v]
 	const n, pps = 3000, 1000
 	done := make(chan struct{})
@@ -117,7 +120,7 @@ func (e *env) testReload(t *testing.T, v int) {
 	rules := rulesetText(e.tp)
 	for i := 0; i < 3; i++ {
 		time.Sleep(700 * time.Millisecond)
-		e.fw.reload(t, rules)
+		e.fw.reload(t, rules, how)
 	}
 	<-done
 	if err != nil {

@@ -21,8 +21,9 @@ type firewall interface {
 	// conntrack runs a conntrack-tools command (-L, -D, ...) against the
 	// firewall's connection table and returns its stdout.
 	conntrack(t *testing.T, args ...string) (string, error)
-	// reload loads the ruleset again while traffic flows.
-	reload(t *testing.T, ruleset string)
+	// reload loads the ruleset again while traffic flows; how is
+	// "sighup" or "api" (the kernel has one way: nft -f).
+	reload(t *testing.T, ruleset, how string)
 }
 
 // kernelFW is the baseline: the firewall namespace's own nftables and
@@ -75,7 +76,7 @@ func (k *kernelFW) load(t *testing.T, ruleset string) {
 	k.tp.fw.must(t, "nft", "-f", f)
 }
 
-func (k *kernelFW) reload(t *testing.T, ruleset string) { k.load(t, ruleset) }
+func (k *kernelFW) reload(t *testing.T, ruleset, how string) { k.load(t, ruleset) }
 
 func (k *kernelFW) conntrack(t *testing.T, args ...string) (string, error) {
 	return stdout(exec.Command("ip", append([]string{"netns", "exec", string(k.tp.fw), "conntrack"}, args...)...))

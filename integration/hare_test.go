@@ -20,7 +20,9 @@ type hareFW struct {
 	tp       *topo
 	dir      string // config, ruleset, control socket, state file
 	proc     *proc
-	reloads  int // reloads done, to wait for the daemon to confirm each
+	// owner is the test that started the firewall: the daemon lives until
+	// it ends, also when a subtest restarts it.
+	owner *testing.T
 }
 
 func (h *hareFW) name() string  { return "hare-" + h.datapath }
@@ -45,12 +47,13 @@ func hareHas(t *testing.T, command string) bool {
 	return false
 }
 
-// notYet is the error of an operation whose hare command has not landed.
+// notYet is the error of an operation whose piece of hare has not landed;
+// its text says which.
 type notYet string
 
-func (n notYet) Error() string {
-	return "hare run not available yet: `hare help` lists no " + string(n) + " command"
-}
+func (n notYet) Error() string { return "hare run not available yet: " + string(n) }
+
+func noCommand(name string) notYet { return notYet("`hare help` lists no " + name + " command") }
 
 // config is the hare.toml of the test: the datapath, the ruleset, acct on
 // (to compare counters with the kernel), a control socket and a state
@@ -77,7 +80,7 @@ func (h *hareFW) stateFile() string { return filepath.Join(h.dir, "conntrack.sta
 
 func (h *hareFW) start(t *testing.T, tp *topo, ruleset string) {
 	t.Helper()
-	h.tp, h.dir = tp, t.TempDir()
+	h.tp, h.dir, h.owner = tp, t.TempDir(), t
 	if err := os.WriteFile(filepath.Join(h.dir, "rules.nft"), []byte(ruleset), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -85,16 +88,28 @@ func (h *hareFW) start(t *testing.T, tp *topo, ruleset string) {
 		t.Fatal(err)
 	}
 	h.run(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("hare run's log:\n%s", lastLines(h.proc.Stderr(), 40))
+		}
+	})
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(l[max(0, len(l)-n):], "\n")
 }
 
 // run starts the daemon and waits for its "started" log line.
 func (h *hareFW) run(t *testing.T) {
 	t.Helper()
-	h.proc = startIn(t, h.tp.fw, nil, hareBinary(t), "run", "-c", filepath.Join(h.dir, "hare.toml"))
-	h.reloads = 0
+	h.proc = startIn(h.owner, h.tp.fw, nil, hareBinary(t), "run", "-c", filepath.Join(h.dir, "hare.toml"))
 	if !h.waitLog(`"msg":"started"`, 1, 10*time.Second) {
-		if msg := h.proc.Stderr(); strings.Contains(msg, "is not built into this hare") {
-			t.Skipf("hare run not available yet: %s", strings.TrimSpace(msg))
+		for _, l := range strings.Split(h.proc.Stderr(), "\n") {
+			if strings.Contains(l, "is not built into this hare") {
+				t.Skipf("hare run not available yet: %s", l)
+			}
 		}
 		t.Fatalf("hare run did not start:\n%s", h.proc.Stderr())
 	}
@@ -133,35 +148,38 @@ func (h *hareFW) stop(t *testing.T) {
 // ct runs `hare ct ARGS` against the daemon.
 func (h *hareFW) conntrack(t *testing.T, args ...string) (string, error) {
 	if !hareHas(t, "ct") {
-		return "", notYet("ct")
+		return "", noCommand("ct")
+	}
+	if _, err := os.Stat(h.socket()); err != nil {
+		return "", notYet("hare run serves no control socket (" + err.Error() + ")")
 	}
 	cmd := exec.Command(hareBinary(t), append([]string{"ct", "--socket", h.socket()}, args...)...)
 	return stdout(cmd)
 }
 
-// reload alternates SIGHUP and the control API (hare nft -f) and waits for
-// the daemon to log that it reloaded.
-func (h *hareFW) reload(t *testing.T, ruleset string) {
+// reload reloads by SIGHUP or by the control API (hare nft -f) and waits
+// for the daemon to log that it reloaded.
+func (h *hareFW) reload(t *testing.T, ruleset string, how string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(h.dir, "rules.nft"), []byte(ruleset), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.reloads++
-	if h.reloads%2 == 1 {
+	done := strings.Count(h.proc.Stderr(), `"msg":"reloaded"`) + 1
+	if how == "sighup" {
 		h.proc.cmd.Process.Signal(syscall.SIGHUP)
-		if !h.waitLog(`"msg":"reloaded"`, h.reloads, 5*time.Second) {
+		if !h.waitLog(`"msg":"reloaded"`, done, 5*time.Second) {
 			t.Fatalf("no reload logged after SIGHUP:\n%s", h.proc.Stderr())
 		}
 		return
 	}
 	if !hareHas(t, "nft") {
-		t.Skip(notYet("nft").Error() + " (reload by the API)")
+		t.Skip(noCommand("nft"))
 	}
 	out, err := stdout(exec.Command(hareBinary(t), "nft", "--socket", h.socket(), "-f", filepath.Join(h.dir, "rules.nft")))
 	if err != nil {
 		t.Fatalf("reload by the API (hare nft -f): %v\n%s", err, out)
 	}
-	if !h.waitLog(`"msg":"reloaded"`, h.reloads, 5*time.Second) {
+	if !h.waitLog(`"msg":"reloaded"`, done, 5*time.Second) {
 		t.Fatalf("no reload logged after hare nft -f:\n%s", h.proc.Stderr())
 	}
 }

@@ -45,7 +45,12 @@ func TestProof(t *testing.T) {
 					t.Run("ptb", func(t *testing.T) { e.testPTB(t, v) })
 					t.Run("ct-counters", func(t *testing.T) { e.testCounters(t, v) })
 					t.Run("ct-delete", func(t *testing.T) { e.testDelete(t, v) })
-					t.Run("reload", func(t *testing.T) { e.testReload(t, v) })
+					if _, ok := fw.(*hareFW); ok {
+						t.Run("reload-sighup", func(t *testing.T) { e.testReload(t, v, "sighup") })
+						t.Run("reload-api", func(t *testing.T) { e.testReload(t, v, "api") })
+					} else {
+						t.Run("reload", func(t *testing.T) { e.testReload(t, v, "nft -f") })
+					}
 					t.Run("restart", func(t *testing.T) { e.testRestart(t, v) })
 				})
 			}
