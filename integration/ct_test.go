@@ -105,7 +105,7 @@ func (e *env) testDelete(t *testing.T, v int) {
 // the server loses none while the firewall reloads its ruleset three
 // times (how: by SIGHUP or by the API).
 func (e *env) testReload(t *testing.T, v int, how string) {
-	if _, ok := e.fw.(*hareFW); ok && how == "api" && !hareHas(t, "nft") {
+	if _, ok := e.fw.(*hareFW); ok && how == "nft" && !hareHas(t, "nft") {
 		t.Skip(noCommand("nft"))
 	}
 	srv := e.tp.serverIP[v]

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hare-fw/hare/control"
 )
 
 // hareFW is `hare run` in the firewall namespace with one of its
@@ -157,8 +160,9 @@ func (h *hareFW) conntrack(t *testing.T, args ...string) (string, error) {
 	return stdout(cmd)
 }
 
-// reload reloads by SIGHUP or by the control API (hare nft -f) and waits
-// for the daemon to log that it reloaded.
+// reload reloads by SIGHUP, by the control API (POST /v1/reload) or by
+// replacing the ruleset with hare nft -f, and waits for the daemon to log
+// that it did.
 func (h *hareFW) reload(t *testing.T, ruleset string, how string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(h.dir, "rules.nft"), []byte(ruleset), 0o644); err != nil {
@@ -172,14 +176,35 @@ func (h *hareFW) reload(t *testing.T, ruleset string, how string) {
 		}
 		return
 	}
-	if !hareHas(t, "nft") {
-		t.Skip(noCommand("nft"))
-	}
-	out, err := stdout(exec.Command(hareBinary(t), "nft", "--socket", h.socket(), "-f", filepath.Join(h.dir, "rules.nft")))
-	if err != nil {
-		t.Fatalf("reload by the API (hare nft -f): %v\n%s", err, out)
-	}
-	if !h.waitLog(`"msg":"reloaded"`, done, 5*time.Second) {
-		t.Fatalf("no reload logged after hare nft -f:\n%s", h.proc.Stderr())
+	switch how {
+	case "api":
+		// POST /v1/reload: what SIGHUP does, by the control API.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := control.NewClient(h.socket()).Reload(ctx); err != nil {
+			t.Fatalf("reload by the control API: %v", err)
+		}
+		if !h.waitLog(`"msg":"reloaded"`, done, 5*time.Second) {
+			t.Fatalf("no reload logged after POST /v1/reload:\n%s", h.proc.Stderr())
+		}
+	case "nft":
+		// hare nft -f: the ruleset replaced through the control API.
+		if !hareHas(t, "nft") {
+			t.Skip(noCommand("nft"))
+		}
+		f := filepath.Join(h.dir, "nft-f.nft")
+		if err := os.WriteFile(f, []byte("flush ruleset\n"+ruleset), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		done = strings.Count(h.proc.Stderr(), `"msg":"control: ruleset changed"`) + 1
+		out, err := stdout(exec.Command(hareBinary(t), "nft", "--socket", h.socket(), "-f", f))
+		if err != nil {
+			t.Fatalf("hare nft -f: %v\n%s", err, out)
+		}
+		if !h.waitLog(`"msg":"control: ruleset changed"`, done, 5*time.Second) {
+			t.Fatalf("no ruleset change logged after hare nft -f:\n%s", h.proc.Stderr())
+		}
+	default:
+		t.Fatalf("reload %q?", how)
 	}
 }

@@ -48,6 +48,7 @@ func TestProof(t *testing.T) {
 					if _, ok := fw.(*hareFW); ok {
 						t.Run("reload-sighup", func(t *testing.T) { e.testReload(t, v, "sighup") })
 						t.Run("reload-api", func(t *testing.T) { e.testReload(t, v, "api") })
+						t.Run("reload-nft-f", func(t *testing.T) { e.testReload(t, v, "nft") })
 					} else {
 						t.Run("reload", func(t *testing.T) { e.testReload(t, v, "nft -f") })
 					}
