@@ -58,9 +58,9 @@ func (n notYet) Error() string { return "hare run not available yet: " + string(
 
 func noCommand(name string) notYet { return notYet("`hare help` lists no " + name + " command") }
 
-// config is the hare.toml of the test: the datapath, the ruleset, acct on
-// (to compare counters with the kernel), a control socket and a state
-// file in the test's directory.
+// config is the hare.toml of the test: the datapath, the ruleset, the
+// conntrack settings of the kernel baseline, a control socket and a state
+// file in the test's directory, metrics inside the firewall namespace.
 func (h *hareFW) config() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[datapath]\nkind = %q\n", h.datapath)
@@ -74,7 +74,12 @@ func (h *hareFW) config() string {
 	fmt.Fprintf(&b, "[control]\nsocket = %q\n", h.socket())
 	fmt.Fprintf(&b, "[state]\nfile = %q\n", h.stateFile())
 	b.WriteString("[log]\nformat = \"json\"\nlevel = \"info\"\n")
-	b.WriteString("[conntrack]\nacct = 1\n")
+	// The kernel's settings in the firewall namespace: acct on (set there
+	// too), timestamp off (its default), so that hare ct -L and
+	// conntrack -L print the same fields (timestamp adds delta-time=).
+	b.WriteString("[conntrack]\nacct = 1\ntimestamp = 0\n")
+	// The datapath's counters, for the benchmarks and for a failure's log.
+	b.WriteString("[metrics]\nlisten = \"127.0.0.1:9108\"\n")
 	return b.String()
 }
 
