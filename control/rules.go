@@ -226,8 +226,10 @@ func (s *Server) rulesApply(w http.ResponseWriter, r *http.Request) {
 	if prev != nil && prev.Source() != nil {
 		rs = prev.Source().Clone()
 	}
+	var failed *ruleset.Command
 	for _, cmd := range f.Commands {
 		if err = rs.Apply(cmd); err != nil {
+			failed = cmd
 			break
 		}
 	}
@@ -243,10 +245,73 @@ func (s *Server) rulesApply(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		httpErrorPos(w, http.StatusBadRequest, err.Error(), errPos(err, src))
+		pos := errPos(err, src)
+		if failed != nil && pos != nil {
+			rulePos(pos, failed)
+		}
+		httpErrorPos(w, http.StatusBadRequest, err.Error(), pos)
 		return
 	}
 	writeJSON(w, struct{}{})
+}
+
+// rulePos words a rule command's failure as nft does when the kernel
+// refuses it (netlink_io_error: "Could not process rule: " and strerror)
+// and points at what the kernel did not find: the table, the chain, the
+// handle's number, or "position N". ruleset.Apply says which in its
+// message.
+func rulePos(p *ErrorPos, c *ruleset.Command) {
+	if c.Kind != "rule" || !strings.HasPrefix(p.Msg, "No such file or directory") && !strings.HasPrefix(p.Msg, "Could not process rule") {
+		return
+	}
+	type word struct {
+		text string
+		col  int
+	}
+	var ws []word
+	for i := 0; i < len(p.Src); {
+		if p.Src[i] == ' ' || p.Src[i] == '\t' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(p.Src) && p.Src[j] != ' ' && p.Src[j] != '\t' {
+			j++
+		}
+		ws = append(ws, word{p.Src[i:j], i + 1})
+		i = j
+	}
+	// verb, "rule", [family], table, chain, …
+	if len(ws) < 4 || ws[1].text != "rule" || p.Col != ws[0].col {
+		return
+	}
+	k := 2
+	if parseFamily(ws[2].text) != ruleset.FamilyUnknown {
+		k = 3
+	}
+	if k+1 >= len(ws) {
+		return
+	}
+	at := func(w word, n int) { p.Col, p.Len = w.col, n }
+	switch {
+	case strings.Contains(p.Msg, "table '"):
+		at(ws[k], len(ws[k].text))
+	case strings.Contains(p.Msg, "chain '"):
+		at(ws[k+1], len(ws[k+1].text))
+	default:
+		for i := k + 2; i+1 < len(ws); i++ {
+			switch ws[i].text {
+			case "handle":
+				at(ws[i+1], len(ws[i+1].text))
+			case "position":
+				at(ws[i], ws[i+1].col+len(ws[i+1].text)-ws[i].col)
+			default:
+				continue
+			}
+			break
+		}
+	}
+	p.Msg = "Could not process rule: No such file or directory"
 }
 
 // errPos extracts the position of a ruleset or engine error; src is the

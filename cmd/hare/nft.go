@@ -159,11 +159,22 @@ func (n *nftRun) fail(err error, name, src string) int {
 		}
 		return exitError
 	}
-	width := max(p.Len, 1)
+	width := p.Len
+	if width < 1 {
+		// the token at the position, as nft underlines the expression
+		width = 1
+		if i := p.Col - 1; i >= 0 && i < len(p.Src) {
+			j := i
+			for j < len(p.Src) && p.Src[j] != ' ' && p.Src[j] != '\t' && p.Src[j] != ';' {
+				j++
+			}
+			width = max(j-i, 1)
+		}
+	}
 	if p.File != "<cmdline>" {
 		fmt.Fprintf(n.stderr, "%s:%d:%d-%d: ", p.File, p.Line, p.Col, p.Col+width-1)
 	}
-	fmt.Fprintf(n.stderr, "Error: %s\n", p.Msg)
+	fmt.Fprintf(n.stderr, "Error: %s\n", strings.TrimPrefix(p.Msg, "Error: "))
 	if p.Src != "" {
 		var caret strings.Builder
 		for i := 0; i < p.Col-1 && i < len(p.Src); i++ {

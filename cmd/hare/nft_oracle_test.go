@@ -50,7 +50,8 @@ func nftNamespace(t *testing.T) func(args ...string) (int, string, string) {
 // TestNftKernelOracle runs one sequence of nft commands through the real
 // nft 1.0.6 (against the kernel, in a namespace) and through `hare nft`
 // (against a control server over a real engine), and compares after each
-// command the exit status and `list ruleset -a`, then the other listings.
+// command the exit status, the error message and `list ruleset -a`, then
+// the other listings.
 func TestNftKernelOracle(t *testing.T) {
 	nft := nftNamespace(t)
 	r := newCtlRig(t, nil, nil)
@@ -116,6 +117,8 @@ table ip objs {
 		{"-c", "-f", bad},
 		{"-f", bad},
 		{"add", "rule", "inet", "filter", "nochain", "accept"},
+		{"add", "rule", "inet", "nope", "input", "accept"},
+		{"insert", "rule", "filter", "input", "accept"}, // family ip: no such table
 		{"delete", "rule", "inet", "filter", "input", "handle", "999"},
 		{"-c", "add", "rule", "inet", "filter", "input", "tcp", "dport", "8080", "accept"},
 		{"add", "counter", "ip", "objs", "c2"},
@@ -132,7 +135,12 @@ table ip objs {
 		if kc != 0 {
 			failed++
 		}
-		if kc != hc || kout != hout {
+		// nft suggests a table when a rule names one that does not exist
+		// ("did you mean table ‘filter’ in family inet?", from its
+		// cache); hare does not (DIFFERENCES.md), so for those only the
+		// exit status and listing are compared.
+		sameErr := kerr == herr || strings.Contains(kerr, "did you mean table") && herr == strings.Replace(kerr, kerr[len("Error: "):strings.Index(kerr, "\n")], "Could not process rule: No such file or directory", 1)
+		if kc != hc || kout != hout || !sameErr {
 			t.Errorf("%s: nft %v\nkernel: exit %d\n%s%s\nhare: exit %d\n%s%s", what, args, kc, kout, kerr, hc, hout, herr)
 		}
 		return kout
@@ -142,8 +150,8 @@ table ip objs {
 		compare("step", s...)
 		last = compare(fmt.Sprintf("after %v", s), "-a", "list", "ruleset")
 	}
-	// The sequence did what it says: 5 commands fail, the rest applied.
-	if failed != 5 || !strings.Contains(last, "ip saddr @blocked drop # handle 5\n\t\ttcp dport 80 accept # handle 9\n") ||
+	// The sequence did what it says: 7 commands fail, the rest applied.
+	if failed != 7 || !strings.Contains(last, "ip saddr @blocked drop # handle 5\n\t\ttcp dport 80 accept # handle 9\n") ||
 		!strings.Contains(last, "tcp dport 443 accept # handle 10") || !strings.Contains(last, "jump extra") {
 		t.Errorf("%d commands failed; final ruleset:\n%s", failed, last)
 	}
