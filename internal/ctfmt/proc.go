@@ -1,6 +1,7 @@
 package ctfmt
 
 import (
+	"io"
 	"net/netip"
 	"strconv"
 	"time"
@@ -146,4 +147,20 @@ func appendAddrProc(b []byte, a netip.Addr) []byte {
 		b = append(b, hex[x[i]>>4], hex[x[i]&15], hex[x[i+1]>>4], hex[x[i+1]&15])
 	}
 	return b
+}
+
+// WriteProc writes the whole table as /proc/net/nf_conntrack reads, with
+// the options its settings give, at time now (the table clock). It copies
+// one shard at a time (Table.Range), so entries that come or go meanwhile
+// may or may not be listed, as with the kernel's file.
+func WriteProc(w io.Writer, t *conntrack.Table, now int64) error {
+	o := ProcOptionsFor(t.Settings())
+	var b []byte
+	var err error
+	t.Range(func(e *conntrack.Entry) bool {
+		b = AppendProc(b[:0], e, now, o)
+		_, err = w.Write(b)
+		return err == nil
+	})
+	return err
 }

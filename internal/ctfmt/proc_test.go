@@ -11,6 +11,7 @@ import (
 
 	"github.com/hare-fw/hare/conntrack"
 	"github.com/hare-fw/hare/packet"
+	"github.com/hare-fw/hare/packet/packettest"
 )
 
 // procDir holds what Linux 6.18 and conntrack-tools 1.4.7 printed for the
@@ -250,5 +251,49 @@ func TestAppendAddrProc(t *testing.T) {
 		if got := string(appendAddrProc(nil, netip.MustParseAddr(in))); got != want {
 			t.Errorf("%s: got %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestWriteProc: the whole table, one AppendProc line per entry, with the
+// table's settings; and its statistics file.
+func TestWriteProc(t *testing.T) {
+	s := conntrack.DefaultSettings().Clone()
+	if err := s.Set("acct", "0"); err != nil {
+		t.Fatal(err)
+	}
+	tab := conntrack.NewTable(s, nil)
+	var res conntrack.Result
+	var p packet.Parsed
+	for i := range 5 {
+		src, dst := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+		p.DecodeIP(packettest.IPv4(src, dst, 17, packettest.UDP(src, dst, uint16(1000+i), 53, []byte("q"))))
+		tab.Process(&p, 0, int64(time.Second), &res)
+	}
+	now := 3 * int64(time.Second)
+	var b strings.Builder
+	if err := WriteProc(&b, tab, now); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	tab.Range(func(e *conntrack.Entry) bool {
+		want[string(AppendProc(nil, e, now, ProcOptionsFor(s)))] = true
+		return true
+	})
+	lines := strings.SplitAfter(b.String(), "\n")
+	lines = lines[:len(lines)-1]
+	if len(lines) != 5 || len(want) != 5 {
+		t.Fatalf("%d lines for 5 entries:\n%s", len(lines), b.String())
+	}
+	for _, l := range lines {
+		if !want[l] || strings.Contains(l, "packets=") || !strings.Contains(l, " delta-time=2 ") {
+			t.Errorf("line %q", l)
+		}
+	}
+	b.Reset()
+	if err := WriteProcStat(&b, tab); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), procStatHeader+"00000005  00000000 ") {
+		t.Errorf("stat file %q", b.String())
 	}
 }

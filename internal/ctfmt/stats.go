@@ -1,6 +1,7 @@
 package ctfmt
 
 import (
+	"io"
 	"strconv"
 
 	"github.com/hare-fw/hare/conntrack"
@@ -97,4 +98,12 @@ func appendHex8(b []byte, v uint32) []byte {
 		b = append(b, hex[v>>uint(s)&15])
 	}
 	return b
+}
+
+// WriteProcStat writes /proc/net/stat/nf_conntrack for table t: its totals
+// as one line (see the comment at the top of this file).
+func WriteProcStat(w io.Writer, t *conntrack.Table) error {
+	st := t.Stats()
+	_, err := w.Write(AppendProcStat(nil, t.Len(), []conntrack.Stats{st}))
+	return err
 }
