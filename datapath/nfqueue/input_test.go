@@ -2,6 +2,7 @@ package nfqueue
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -101,4 +102,56 @@ func TestInputVerdicts(t *testing.T) {
 	if after := ruleset(t, tp.f); after != before || strings.TrimSpace(after) != "" {
 		t.Errorf("ruleset not empty at the end:\n%s", after)
 	}
+}
+
+// TestDoneMisuse: a worker that hands back a batch other than the one it
+// read gets an error, and the packets read are dropped rather than left
+// queued (the kernel's queue_total goes back to 0).
+func TestDoneMisuse(t *testing.T) {
+	tp := newTopo(t)
+	d := tp.openIn(t, tp.f, Config{Queues: "4", Hooks: []datapath.Hook{datapath.HookInput}, InstallRules: true, Notrack: true})
+	srv := tp.udpServer(t, tp.f, "10.77.1.2:5000")
+	p := d.Ports()[0]
+	var b datapath.Batch
+	tp.sendUDP(t, tp.c, "10.77.1.2:5000", "x1")
+	if err := p.Read(&b); err != nil || len(b.Pkts) != 1 {
+		t.Fatalf("Read: %d packets, %v", len(b.Pkts), err)
+	}
+	if n := queueTotal(t, tp.f, 4); n != 1 {
+		t.Errorf("queue_total %d with one packet read, want 1", n)
+	}
+	if err := p.Read(&b); err == nil {
+		t.Errorf("a second Read before Done succeeded")
+	}
+	b.Pkts = b.Pkts[:0]
+	if err := p.Done(&b); err == nil {
+		t.Errorf("Done with an emptied batch succeeded")
+	}
+	if !waitFor(func() bool { return queueTotal(t, tp.f, 4) == 0 }) {
+		t.Errorf("the packet of the misused batch is still queued")
+	}
+	w := runWorker(p, func(datapath.Port, *datapath.Packet, *packet.Parsed) {})
+	tp.sendUDP(t, tp.c, "10.77.1.2:5000", "y1")
+	if !waitFor(func() bool { return len(srv.received()) == 1 }) || srv.received()[0] != "y1" {
+		t.Errorf("after the misuse f received %q, want y1", srv.received())
+	}
+	if st := p.Stats(); st.Dropped != 1 || st.Errors != 1 {
+		t.Errorf("stats %+v: want the abandoned packet dropped, one error", st)
+	}
+	tp.inNS(t, tp.f, func() { d.Close() })
+	<-w.done
+}
+
+// queueTotal is queue q's queue_total in ns's /proc/net/netfilter/
+// nfnetlink_queue: packets waiting for a verdict.
+func queueTotal(t testing.TB, ns string, q int) int {
+	for _, line := range strings.Split(sh(t, ns, "cat", "/proc/net/netfilter/nfnetlink_queue"), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 2 && f[0] == strconv.Itoa(q) {
+			n, _ := strconv.Atoi(f[2])
+			return n
+		}
+	}
+	t.Fatalf("queue %d not in nfnetlink_queue", q)
+	return 0
 }

@@ -212,20 +212,22 @@ func (p *port) Done(b *datapath.Batch) error {
 		return datapath.ErrClosed
 	}
 	pk := b.Pkts
-	if n := p.batch; len(pk) != n {
-		p.batch = 0
-		return fmt.Errorf("nfqueue %d: Done with %d packets, read %d", p.queue, len(pk), n)
-	}
+	n := p.batch
 	p.batch = 0
+	if len(pk) != n {
+		return p.abandon(fmt.Errorf("nfqueue %d: Done with %d packets, read %d", p.queue, len(pk), n))
+	}
+	for i := range pk {
+		if uint32(pk[i].Handle) != p.ids[i] {
+			return p.abandon(fmt.Errorf("nfqueue %d: Done with a batch other than the one read", p.queue))
+		}
+	}
 	if len(pk) == 0 {
 		return nil
 	}
 	w := p.wbuf[:0]
 	var acc, drop uint64
 	for i := 0; i < len(pk); {
-		if uint32(pk[i].Handle) != p.ids[i] {
-			return fmt.Errorf("nfqueue %d: Done with a batch other than the one read", p.queue)
-		}
 		v := uint32(nfq.NfDrop)
 		if pk[i].Verdict == datapath.Accept {
 			v = nfq.NfAccept
@@ -233,7 +235,7 @@ func (p *port) Done(b *datapath.Batch) error {
 		j := i
 		if !pk[i].SetMark {
 			for j+1 < len(pk) && !pk[j+1].SetMark && pk[j+1].Verdict == pk[i].Verdict &&
-				uint32(pk[j+1].Handle) == p.ids[j+1] && int32(p.ids[j+1]-p.ids[j]) > 0 {
+				int32(p.ids[j+1]-p.ids[j]) > 0 {
 				j++
 			}
 		}
@@ -259,6 +261,24 @@ func (p *port) Done(b *datapath.Batch) error {
 	p.accepted.Add(acc)
 	p.dropped.Add(drop)
 	return nil
+}
+
+// abandon drops every packet of the batch read, when the worker handed
+// back something else: packets left without a verdict would hold their
+// queue slots until the socket closes (and a later batch verdict would
+// decide them by accident).
+func (p *port) abandon(err error) error {
+	w := p.wbuf[:0]
+	for _, id := range p.ids {
+		w = putVerdict(w, p.queue, id, nfq.NfDrop, false, 0, false)
+	}
+	p.wbuf = w
+	p.dropped.Add(uint64(len(p.ids)))
+	p.errs.Add(1)
+	if len(w) > 0 {
+		p.raw.Write(p.writeFn)
+	}
+	return err
 }
 
 func (p *port) Inject(to *datapath.Packet, ip []byte) error {
