@@ -83,6 +83,16 @@ if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1 &&
 		note "could not install conntrack/nftables: kernel-oracle checks will skip"
 	fi
 fi
+# The NFQUEUE datapath's live tests (datapath/nfqueue, run by go test
+# below) queue packets with iptables/ip6tables and ping through it.
+if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1 &&
+	! { command -v iptables >/dev/null 2>&1 && command -v ping >/dev/null 2>&1; }; then
+	note "installing iptables and iputils-ping for the datapath tests (apt-get)"
+	if ! { apt-get install -y iptables iputils-ping >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null 2>&1 && apt-get install -y iptables iputils-ping >/dev/null 2>&1; }; }; then
+		note "could not install iptables/ping: the nfqueue live tests will skip"
+	fi
+fi
 optional=()
 for t in conntrack nft tshark tcpdump capinfos; do
 	if command -v "$t" >/dev/null 2>&1; then optional+=("$t:yes"); else optional+=("$t:no"); fi
