@@ -296,14 +296,9 @@ func (c *Config) check() *checkError {
 		}
 		for _, h := range d.Hooks {
 			switch h {
-			case "input", "forward":
-			case "output":
-				// engine.Packet runs the paths of packets that
-				// arrive (prerouting, then input or forward and
-				// postrouting); the local output path is not built.
-				return bad(toml.Key{"datapath", "hooks"}, "hook \"output\": hare's engine has no output path yet (input and forward only)")
+			case "input", "forward", "output":
 			default:
-				return bad(toml.Key{"datapath", "hooks"}, "unknown hook %q (input, forward)", h)
+				return bad(toml.Key{"datapath", "hooks"}, "unknown hook %q (input, forward, output)", h)
 			}
 		}
 		if len(d.Hooks) == 0 {

@@ -47,7 +47,7 @@ func TestConfigEveryField(t *testing.T) {
 kind = "afpacket"
 queues = "2-5"
 fail_open = true
-hooks = ["input", "forward"]
+hooks = ["input", "forward", "output"]
 install_rules = false
 notrack = false
 max_queue_len = 4096
@@ -89,7 +89,7 @@ max = 1000
 		t.Fatal(err)
 	}
 	want := &Config{
-		Datapath: DatapathConfig{Kind: "afpacket", Queues: "2-5", FailOpen: true, Hooks: []string{"input", "forward"},
+		Datapath: DatapathConfig{Kind: "afpacket", Queues: "2-5", FailOpen: true, Hooks: []string{"input", "forward", "output"},
 			MaxQueueLen: 4096, Interfaces: []string{"veth0", "veth1"}, PassNonIP: true},
 		Ruleset:   RulesetConfig{File: "/x/rules.nft"},
 		Workers:   WorkersConfig{Count: 3, Batch: 128, Invalid: "accept", ReapInterval: 250, ReapBudget: 99},
@@ -133,7 +133,6 @@ func TestConfigErrors(t *testing.T) {
 		{base + "[datapath]\nqueues = \"3-1\"\n", `c.toml:4: datapath.queues: "3-1"`},
 		{base + "[datapath]\nqueues = 3\n", "c.toml:4: datapath.queues: incompatible types: TOML value has type int64; destination has type string"},
 		{base + "[datapath]\nhooks = [\"ingress\"]\n", `c.toml:4: datapath.hooks: unknown hook "ingress"`},
-		{base + "[datapath]\nhooks = [\"input\", \"output\"]\n", `c.toml:4: datapath.hooks: hook "output": hare's engine has no output path yet`},
 		{base + "[datapath]\nmax_queue_len = 0\n", `c.toml:4: datapath.max_queue_len: 0`},
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\"]\n", "c.toml:5: datapath.interfaces: a bridge needs exactly two"},
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"a\"]\n", "c.toml:5: datapath.interfaces: the two interfaces are the same"},

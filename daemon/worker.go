@@ -206,8 +206,10 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	m.Oifname = w.ifs.name(pk.OutIf)
 	m.Mark = pk.Mark
 	// A bridge forwards every frame; NFQUEUE says which hook it took the
-	// packet from. Engine.Packet runs the input path unless Forward.
+	// packet from. Engine.Packet runs the input path unless Forward or
+	// Output (a packet this host made: output and postrouting chains).
 	m.Forward = pk.Hook == datapath.HookForward || pk.Link == datapath.LinkEthernet
+	m.Output = pk.Hook == datapath.HookOutput && pk.Link == datapath.LinkIP
 	r := &w.res
 	tracing := w.tr.start(m)
 	w.eng.Packet(p, m, now, r)
