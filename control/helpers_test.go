@@ -19,7 +19,7 @@ import (
 // rig is a real server on a temporary socket over a real table, event
 // bus and engine, and a client of it.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	table *conntrack.Table
 	ev    *conntrack.Events
 	eng   *engine.Engine
@@ -31,7 +31,7 @@ type rig struct {
 
 const t0 = int64(1_700_000_000) * int64(time.Second)
 
-func newRig(t *testing.T, rules string) *rig {
+func newRig(t testing.TB, rules string) *rig {
 	t.Helper()
 	r := &rig{t: t, ev: conntrack.NewEvents(), now: t0, trace: NewTraceHub()}
 	r.table = conntrack.NewTable(conntrack.DefaultSettings(), r.ev)
