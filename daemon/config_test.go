@@ -205,3 +205,27 @@ func TestConntrackDefaultsAreLinux(t *testing.T) {
 	}
 	t.Logf("%d conntrack defaults equal this kernel's", compared)
 }
+
+// TestSystemdUnit: systemd itself accepts the shipped unit (systemd-analyze
+// verify; the binary path is pointed at an executable that exists here).
+func TestSystemdUnit(t *testing.T) {
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("skipping: no systemd-analyze")
+	}
+	unit, err := os.ReadFile("../configs/hare.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "hare.service")
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(unit), "/usr/local/sbin/hare", self)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(sa, "verify", p).CombinedOutput(); err != nil || len(out) != 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}

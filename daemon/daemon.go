@@ -284,10 +284,12 @@ func (d *Daemon) reap(every time.Duration, budget int) {
 // Reload re-reads the configuration file and its ruleset and, if both are
 // valid, puts them in force; otherwise it logs the error (with its
 // file:line), counts it, and the running configuration stays. The
-// connection table is kept: the new ruleset is compiled with engine.Update,
-// which also keeps the state of unchanged rules (limits, quotas, dynamic
-// sets). Conntrack settings apply at once; what only a restart can change
-// is logged as such.
+// connection table is kept, and the new ruleset is compiled with
+// engine.Update, which keeps the contents of dynamic sets whose
+// declaration did not change (the file's rules are new rules: their
+// counters start over, as after nft -f with flush ruleset). Conntrack
+// settings apply at once; what only a restart can change is logged as
+// such.
 func (d *Daemon) Reload() error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
