@@ -55,7 +55,8 @@ type Stats struct {
 	Invalid       uint64 // packets found invalid
 	Ignore        uint64 // packets passed without state change (TCP ignore) or untracked
 	Insert        uint64 // entries confirmed
-	InsertFailed  uint64 // confirmations that lost a race to an equal entry
+	InsertFailed  uint64 // confirmations refused: the reply tuple belongs to another entry
+	ClashResolve  uint64 // confirmations that lost a race to an equal entry and joined it
 	Drop          uint64 // packets dropped because the table was full and nothing could be evicted
 	EarlyDrop     uint64 // entries evicted to make room (Linux early_drop)
 	Error         uint64 // ICMP errors matching nothing, and other errors
@@ -73,6 +74,7 @@ func (s *Stats) add(o *Stats) {
 	s.Ignore += o.Ignore
 	s.Insert += o.Insert
 	s.InsertFailed += o.InsertFailed
+	s.ClashResolve += o.ClashResolve
 	s.Drop += o.Drop
 	s.EarlyDrop += o.EarlyDrop
 	s.Error += o.Error

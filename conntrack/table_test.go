@@ -343,3 +343,35 @@ func TestUntrack(t *testing.T) {
 		t.Fatalf("state %v, %d entries, untracked %d", res.State, tab.Len(), tab.Stats().Untracked)
 	}
 }
+
+// TestClashResolve: two packets of a new connection tracked before either
+// is confirmed (two workers) make two pending entries; the second Confirm
+// finds the first's entry and joins it (Linux __nf_ct_resolve_clash):
+// counted as clash_resolve, not insert_failed, and the entry counts both
+// packets (nf_ct_acct_merge).
+func TestClashResolve(t *testing.T) {
+	tab := conntrack.NewTable(nil, nil)
+	dgram := ip(cli4, srv4, 17, packettest.UDP(cli4, srv4, 5000, 53, []byte("q")))
+	var p1, p2 packet.Parsed
+	var r1, r2 conntrack.Result
+	p1.DecodeIP(dgram)
+	p2.DecodeIP(dgram)
+	tab.Track(&p1, 0, sec, &r1)
+	tab.Track(&p2, 0, sec, &r2)
+	if !r1.New || !r2.New {
+		t.Fatalf("both packets should open an entry: %v %v", r1.New, r2.New)
+	}
+	tab.Confirm(&r1, sec)
+	tab.Confirm(&r2, sec)
+	st := tab.Stats()
+	if tab.Len() != 1 || st.Insert != 1 || st.ClashResolve != 1 || st.InsertFailed != 0 {
+		t.Fatalf("%d entries, stats %+v", tab.Len(), st)
+	}
+	if r2.ID != r1.ID || r2.Drop {
+		t.Fatalf("the second packet got id %d (first %d), drop %v", r2.ID, r1.ID, r2.Drop)
+	}
+	var e conntrack.Entry
+	if !tab.Get(r2.Ref, &e) || e.Counters[0].Packets != 2 || e.Counters[0].Bytes != 2*uint64(len(dgram)) {
+		t.Fatalf("entry counters %+v, want both packets", e.Counters)
+	}
+}

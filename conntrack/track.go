@@ -295,9 +295,15 @@ func (t *Table) Confirm(res *Result, now int64) {
 	switch {
 	case ok:
 		// Another worker confirmed the same connection first (Linux
-		// nf_ct_resolve_clash): this packet joins that entry.
-		sh.stats.InsertFailed++
-		res.Ref, res.ID = ref(sh, j), sh.at(j).id
+		// __nf_ct_resolve_clash): this packet joins that entry, which
+		// takes its counts (nf_ct_acct_merge, in the direction of the
+		// packet, original for a packet that opened an entry).
+		sh.stats.ClashResolve++
+		w := sh.at(j)
+		c := &w.counters[DirOriginal]
+		c.Packets += e.counters[DirOriginal].Packets
+		c.Bytes += e.counters[DirOriginal].Bytes
+		res.Ref, res.ID = ref(sh, j), w.id
 	default:
 		if _, _, ok := sh.find(&e.tuple[DirReply], hr); ok {
 			sh.stats.InsertFailed++

@@ -139,6 +139,7 @@ func TestScrapeConntrack(t *testing.T) {
 		"hare_conntrack_ignored_total":             st.Ignore,
 		"hare_conntrack_inserted_total":            st.Insert,
 		"hare_conntrack_insert_failed_total":       st.InsertFailed,
+		"hare_conntrack_clash_resolved_total":      st.ClashResolve,
 		"hare_conntrack_table_full_drops_total":    st.Drop,
 		"hare_conntrack_early_drops_total":         st.EarlyDrop,
 		"hare_conntrack_errors_total":              st.Error,

@@ -207,7 +207,7 @@ func TestStatsMatchKernel(t *testing.T) {
 				v = append(v, n)
 			}
 			entries = int(v[0])
-			per = append(per, conntrack.Stats{Found: v[2], Invalid: v[4], Insert: v[8], InsertFailed: v[9],
+			per = append(per, conntrack.Stats{ClashResolve: v[1], Found: v[2], Invalid: v[4], Insert: v[8], InsertFailed: v[9],
 				Drop: v[10], EarlyDrop: v[11], Error: v[12], SearchRestart: v[16]})
 		}
 		if got, want := string(AppendProcStat(nil, entries, per)), strings.Join(stat, ""); got != want {
@@ -228,12 +228,12 @@ func TestStatsMatchKernel(t *testing.T) {
 // reference has mostly zeros), and a CPU number of more than four digits
 // is not cut.
 func TestStatsLineCounters(t *testing.T) {
-	st := conntrack.Stats{Found: 1, Invalid: 2, Insert: 3, InsertFailed: 4, Drop: 5, EarlyDrop: 6, Error: 7, SearchRestart: 8}
-	want := "cpu=12345\tfound=1 invalid=2 insert=3 insert_failed=4 drop=5 early_drop=6 error=7 search_restart=8 clash_resolve=0 chaintoolong=0 \n"
+	st := conntrack.Stats{Found: 1, Invalid: 2, Insert: 3, InsertFailed: 4, Drop: 5, EarlyDrop: 6, Error: 7, SearchRestart: 8, ClashResolve: 9}
+	want := "cpu=12345\tfound=1 invalid=2 insert=3 insert_failed=4 drop=5 early_drop=6 error=7 search_restart=8 clash_resolve=9 chaintoolong=0 \n"
 	if got := string(AppendStatsLine(nil, 12345, &st)); got != want {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
-	wantHex := "00000009  00000000 00000001 00000000 00000002 00000000 00000000 00000000 00000003 00000004 00000005 00000006 00000007  00000000 00000000 00000000 00000008\n"
+	wantHex := "00000009  00000009 00000001 00000000 00000002 00000000 00000000 00000000 00000003 00000004 00000005 00000006 00000007  00000000 00000000 00000000 00000008\n"
 	if got := string(AppendProcStat(nil, 9, []conntrack.Stats{st})); got != procStatHeader+wantHex {
 		t.Fatalf("got %q\nwant %q", got, procStatHeader+wantHex)
 	}

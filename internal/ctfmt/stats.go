@@ -14,11 +14,9 @@ import (
 // "cpu" 0, so that a script summing the lines gets hare's totals. Checked
 // against the kernel and conntrack(8) in testdata/procfs/ (proc_test.go).
 //
-// Counters hare does not have are 0: clash_resolve and chaintoolong (hare
-// counts a resolved clash, another worker confirming the same connection
-// first, under insert_failed, and its index has no chains), and the
-// expectation counters. The columns Linux itself always prints as 0 (new,
-// ignore, delete) are 0 here too.
+// Counters hare does not have are 0: chaintoolong (its index has no
+// chains) and the expectation counters. The columns Linux itself always
+// prints as 0 (new, ignore, delete) are 0 here too.
 
 // AppendStatsLine appends the line `conntrack -S` prints for one CPU,
 // newline included:
@@ -42,7 +40,7 @@ func AppendStatsLine(b []byte, cpu int, st *conntrack.Stats) []byte {
 		{"found", st.Found}, {"invalid", st.Invalid}, {"insert", st.Insert},
 		{"insert_failed", st.InsertFailed}, {"drop", st.Drop}, {"early_drop", st.EarlyDrop},
 		{"error", st.Error}, {"search_restart", st.SearchRestart},
-		{"clash_resolve", 0}, {"chaintoolong", 0},
+		{"clash_resolve", st.ClashResolve}, {"chaintoolong", 0},
 	} {
 		b = append(b, f.name...)
 		b = append(b, '=')
@@ -71,7 +69,7 @@ func AppendProcStat(b []byte, entries int, perCPU []conntrack.Stats) []byte {
 	for i := range perCPU {
 		st := &perCPU[i]
 		cols := [...]uint64{
-			uint64(entries), 0 /* clashres */, st.Found, 0 /* new */, st.Invalid, 0 /* ignore */, 0, /* delete */
+			uint64(entries), st.ClashResolve, st.Found, 0 /* new */, st.Invalid, 0 /* ignore */, 0, /* delete */
 			0 /* chainlength */, st.Insert, st.InsertFailed, st.Drop, st.EarlyDrop, st.Error,
 			0, 0, 0 /* expect_new, expect_create, expect_delete */, st.SearchRestart,
 		}
