@@ -250,9 +250,9 @@ func TestCtKernelOracle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // conntrack -E subscribes
+	n.waitEventListeners(len(evArgs))
 	cleanup := ctTraffic(t, n)
-	time.Sleep(200 * time.Millisecond)
+	waitQuiet(kevOut)
 	for _, c := range kev {
 		c.Process.Signal(syscall.SIGINT)
 		c.Wait()
@@ -382,5 +382,51 @@ func TestCtKernelOracle(t *testing.T) {
 		{"-C"},
 	} {
 		compare(args...)
+	}
+}
+
+// waitEventListeners waits until k sockets in namespace a listen to
+// conntrack events: NETLINK_NETFILTER (12) sockets subscribed to a group
+// in /proc/net/netlink (conntrack -E has no other sign of being ready).
+func (n *netnsPair) waitEventListeners(k int) {
+	n.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, out, _ := n.exec(n.a, "cat", "/proc/net/netlink")
+		got := 0
+		for _, l := range strings.Split(out, "\n") {
+			f := strings.Fields(l)
+			if len(f) > 3 && f[1] == "12" && strings.Trim(f[3], "0") != "" {
+				got++
+			}
+		}
+		if got >= k {
+			return
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%d of %d conntrack -E subscribed", got, k)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitQuiet waits until the outputs have not grown for 300 ms (the last
+// events have been printed), at most 10 s.
+func waitQuiet(bufs []*lockedBuffer) {
+	size := func() int {
+		t := 0
+		for _, b := range bufs {
+			t += len(b.String())
+		}
+		return t
+	}
+	last, since := size(), time.Now()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if s := size(); s != last {
+			last, since = s, time.Now()
+		} else if time.Since(since) > 300*time.Millisecond {
+			return
+		}
 	}
 }
