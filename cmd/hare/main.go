@@ -4,6 +4,8 @@
 //
 //	hare replay [flags] CAPTURE...   summarise pcap / pcapng captures
 //	hare run -c FILE                 run the firewall
+//	hare ct COMMAND [options]        the running firewall's connections, as conntrack(8)
+//	hare nft [options] [cmds...]     the running firewall's ruleset, as nft(8)
 //	hare version                     print the version
 //	hare help [COMMAND]              print help
 //
