@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -144,4 +145,9 @@ func (a *ctArgs) runEvents(ctx context.Context, c *control.Client, stdout, stder
 	}
 	fmt.Fprintf(stderr, "%s: %d flow events have been shown.\n", ctVersion, n)
 	return exitOK
+}
+
+func jsonLine(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
 }
