@@ -34,8 +34,10 @@ type Worker struct {
 	inBatch atomic.Bool
 	reject  []byte // the reject reply being built (BuildReject), 1280 bytes
 	pols    *atomic.Pointer[policy]
-	pol     *policy // pols' value for the current batch
-	tr      tracer  // the trace stream's side (trace.go)
+	pol     *policy     // pols' value for the current batch
+	tr      tracer      // the trace stream's side (trace.go)
+	refused *fragMemory // datagrams whose fragments are dropped (fragmem.go)
+	fragTTL int64       // how long refused remembers one: the longer reassembly timeout
 	c       counts
 }
 
@@ -104,17 +106,19 @@ type workerConfig struct {
 
 func newWorker(port datapath.Port, c workerConfig) *Worker {
 	w := &Worker{
-		port:   port,
-		eng:    c.eng,
-		now:    c.now,
-		batch:  datapath.Batch{Pkts: make([]datapath.Packet, 0, c.batch)},
-		defrag: defrag.New(c.defrag),
-		ifs:    newIfNames(c.ifName),
-		ifGen:  c.ifGen,
-		reject: make([]byte, 0, 1280),
-		pols:   c.pol,
-		tr:     tracer{hub: c.trace, idBase: uint32(c.index) << 24},
-		c:      counts{m: metrics.NewCounters()},
+		port:    port,
+		eng:     c.eng,
+		now:     c.now,
+		batch:   datapath.Batch{Pkts: make([]datapath.Packet, 0, c.batch)},
+		defrag:  defrag.New(c.defrag),
+		ifs:     newIfNames(c.ifName),
+		ifGen:   c.ifGen,
+		reject:  make([]byte, 0, 1280),
+		pols:    c.pol,
+		tr:      tracer{hub: c.trace, idBase: uint32(c.index) << 24},
+		c:       counts{m: metrics.NewCounters()},
+		refused: new(fragMemory),
+		fragTTL: max(c.defrag.Timeout4, c.defrag.Timeout6),
 	}
 	if w.ifGen == nil {
 		w.ifGen = new(atomic.Uint64)
@@ -187,6 +191,15 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	// falls on the fragment that completes it, and a receiver cannot
 	// reassemble a datagram one fragment of which was dropped
 	// (DIFFERENCES.md).
+	var fk fragKey
+	frag := p.Frag.IsFragment()
+	if frag {
+		fk = fragKeyOf(p)
+		if w.refused.refused(fk, now) {
+			w.verdict(pk, false, size, metrics.DropFragment)
+			return
+		}
+	}
 	res, out := w.defrag.Add(p, now, 0)
 	switch res {
 	case defrag.Held:
@@ -195,6 +208,9 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 		return
 	case defrag.Dropped:
 		c.m.FragmentDropped(w.defrag.DropReason())
+		if frag {
+			w.refused.refuse(fk, now+w.fragTTL)
+		}
 		w.verdict(pk, false, size, metrics.DropFragment)
 		return
 	case defrag.Complete:
@@ -219,6 +235,9 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	c.m.Decided(r, size)
 	pk.SetMark = false
 	pk.Verdict = datapath.Drop
+	if frag && r.Verdict != engine.Accept {
+		w.refused.refuse(fk, now+w.fragTTL)
+	}
 	switch r.Verdict {
 	case engine.Accept:
 		pk.Verdict = datapath.Accept
