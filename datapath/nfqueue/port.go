@@ -141,6 +141,9 @@ func (p *port) Read(b *datapath.Batch) error {
 			p.errs.Add(1)
 			return err
 		}
+		if p.rdErr == unix.EINTR {
+			continue
+		}
 		if p.rdErr == unix.ENOBUFS {
 			// The socket buffer overflowed (netlink_overrun): the kernel
 			// dropped or, failing open, accepted packets that hare never
@@ -170,7 +173,10 @@ func (p *port) Read(b *datapath.Batch) error {
 	return nil
 }
 
-// parse takes the packets of one datagram into b.
+// parse takes the packets of one datagram into b. The kernel sends each
+// queued packet in a datagram of its own (nfnetlink_unicast of one
+// nfqnl_build_packet_message), and Read asks for no more datagrams than b
+// has room for, so no packet is ever left without a place.
 func (p *port) parse(b *datapath.Batch, msg []byte) {
 	var pi packetInfo
 	for len(msg) >= nlmsgHdrLen {
