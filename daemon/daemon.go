@@ -318,19 +318,30 @@ func (d *Daemon) reload(old *Config) error {
 	}
 	d.eng.Swap(comp)
 	d.table.SetSettings(c.Conntrack)
-	d.pol.Store(&policy{acceptInvalid: c.Workers.Invalid == "accept", passNonIP: old.Datapath.PassNonIP})
+	// A bridge that can change what it passes unjudged does so now;
+	// otherwise pass_arp and pass_non_ip wait for a restart.
+	passNonIP := old.Datapath.PassNonIP
+	if sp, ok := d.dp.(passSetter); ok {
+		sp.SetPass(c.Datapath.PassARP, c.Datapath.PassNonIP)
+		passNonIP = c.Datapath.PassNonIP
+	}
+	d.pol.Store(&policy{acceptInvalid: c.Workers.Invalid == "accept", passNonIP: passNonIP})
 	if lv, err := ParseLevel(c.Log.Level); err == nil {
 		d.level.Set(lv)
 	}
 	d.ifGen.Add(1)
 	gen := d.Generation.Add(1)
-	for _, s := range restartOnly(old, c) {
+	_, livePass := d.dp.(passSetter)
+	for _, s := range restartOnly(old, c, livePass) {
 		d.log.Warn("setting changed; it takes effect at the next restart", "setting", s)
 	}
 	// Keep what only a restart changes as it is, so that a later
 	// reload compares against what is really running.
 	kept := *c
 	kept.Datapath, kept.Control, kept.Metrics, kept.State = old.Datapath, old.Control, old.Metrics, old.State
+	if livePass {
+		kept.Datapath.PassARP, kept.Datapath.PassNonIP = c.Datapath.PassARP, c.Datapath.PassNonIP
+	}
 	kept.Workers.Count, kept.Workers.Batch = old.Workers.Count, old.Workers.Batch
 	kept.Log.Format, kept.Log.PcapDir, kept.Log.PcapRotateBytes, kept.Log.PcapKeep = old.Log.Format, old.Log.PcapDir, old.Log.PcapRotateBytes, old.Log.PcapKeep
 	d.cfg.Store(&kept)
@@ -338,16 +349,25 @@ func (d *Daemon) reload(old *Config) error {
 	return nil
 }
 
+// passSetter is a datapath that can change, while it runs, whether it
+// passes ARP and other non-IP frames unjudged (afpacket.Bridge.SetPass).
+type passSetter interface{ SetPass(arp, nonIP bool) }
+
 // restartOnly lists the settings that differ between old and c and that
-// only a restart applies.
-func restartOnly(old, c *Config) []string {
+// only a restart applies; livePass says the datapath applies pass_arp and
+// pass_non_ip at once.
+func restartOnly(old, c *Config, livePass bool) []string {
 	var out []string
 	diff := func(name string, a, b any) {
 		if !reflect.DeepEqual(a, b) {
 			out = append(out, name)
 		}
 	}
-	diff("datapath", old.Datapath, c.Datapath)
+	od, cd := old.Datapath, c.Datapath
+	if livePass {
+		od.PassARP, od.PassNonIP = cd.PassARP, cd.PassNonIP
+	}
+	diff("datapath", od, cd)
 	diff("workers.count", old.Workers.Count, c.Workers.Count)
 	diff("workers.batch", old.Workers.Batch, c.Workers.Batch)
 	diff("workers.reap_interval_ms", old.Workers.ReapInterval, c.Workers.ReapInterval)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -114,6 +115,12 @@ func (m *memPort) close() { close(m.closed) }
 type memDatapath struct {
 	ports  []*memPort
 	closed bool
+	pass   []string // SetPass calls, as "arp=A nonip=N"
+}
+
+// SetPass records the call (afpacket.Bridge.SetPass's signature).
+func (d *memDatapath) SetPass(arp, nonIP bool) {
+	d.pass = append(d.pass, fmt.Sprintf("arp=%v nonip=%v", arp, nonIP))
 }
 
 func (d *memDatapath) Name() string { return "memory" }

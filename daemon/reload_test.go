@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"io"
 	"net/netip"
 	"os"
@@ -173,5 +174,49 @@ func TestReloadKeepsConnections(t *testing.T) {
 	h.w.Counters().Snapshot(&ms)
 	if ms.Undecodable[packet.ReasonNone] != 0 || ms.Undecodable[packet.ReasonIPv4Truncated] != 1 {
 		t.Errorf("the undecodable packet was not counted by its reason: %v", ms.Undecodable)
+	}
+}
+
+// TestReloadPass: a datapath that can change what it passes unjudged
+// (afpacket.Bridge.SetPass) gets pass_arp and pass_non_ip at a reload;
+// other datapath keys wait for a restart, and the log says so.
+func TestReloadPass(t *testing.T) {
+	h := &harness{t: t, dir: t.TempDir()}
+	h.write("rules.nft", rulesWeb)
+	conf := func(extra string) {
+		h.write("hare.toml", "[ruleset]\nfile = \""+filepath.Join(h.dir, "rules.nft")+"\"\n[control]\nsocket = \"\"\n[datapath]\n"+extra)
+	}
+	conf("pass_non_ip = false\n")
+	c, err := LoadConfig(filepath.Join(h.dir, "hare.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	port := newMemPort(nil, nil, 1)
+	dp := &memDatapath{ports: []*memPort{port}}
+	d, err := New(c, Options{Open: dp.opener(), LogOutput: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	conf("pass_non_ip = true\npass_arp = false\nqueues = \"0-3\"\n")
+	if err := d.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if len(dp.pass) != 1 || dp.pass[0] != "arp=false nonip=true" {
+		t.Errorf("SetPass calls %q, want one with arp=false nonip=true", dp.pass)
+	}
+	dc := d.Config().Datapath
+	if !dc.PassNonIP || dc.PassARP || dc.Queues != "0" {
+		t.Errorf("datapath in force after reload: %+v; want the pass keys new and the queues old", dc)
+	}
+	if !strings.Contains(log.String(), "setting=datapath") {
+		t.Errorf("the queue change is not logged as waiting for a restart:\n%s", log.String())
+	}
+	if d.pol.Load().passNonIP != true {
+		t.Error("the workers' non-IP policy did not change")
 	}
 }
