@@ -46,6 +46,13 @@ type Config struct {
 	// queue the Hooks to the Queues (chain Chain in the filter tables) and
 	// Close remove them. Without it the rules are the user's (see Rules).
 	InstallRules bool
+	// KeepRules makes Close leave the installed rules in place, so that
+	// while no hare is bound the queues keep failing the configured way
+	// (dropping, or passing with FailOpen's --queue-bypass) until the next
+	// Open, which replaces them: for a restart or an upgrade. Without it
+	// Close removes the rules and traffic then passes the hooks unqueued
+	// and unfiltered by hare, fail-closed or not.
+	KeepRules bool
 	// Notrack makes Open install an nftables table (inet hare_raw) whose
 	// prerouting and output chains at priority raw say notrack, keeping
 	// the kernel's own conntrack out of the way; Close removes it.

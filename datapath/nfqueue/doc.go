@@ -40,6 +40,13 @@
 // Packets hare has read but not yet decided when it closes are dropped by
 // the kernel (instance_destroy → nfqnl_flush with NF_DROP) either way.
 //
+// A Close that removes the rules ends the failure mode too: the hooks no
+// longer queue, and traffic passes unfiltered by hare. For a restart or
+// an upgrade, Config.KeepRules leaves the rules in place, so packets keep
+// being dropped (or, with FailOpen, bypass the queue) until the next Open
+// replaces the rules and binds again (TestKeepRules). A crash leaves the
+// rules too, to the same effect.
+//
 // # What hare sees
 //
 // Data is the IP packet from its IP header (Link LinkIP, L3 0), whole

@@ -3,6 +3,7 @@ package nfqueue
 import (
 	"fmt"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/hare-fw/hare/datapath"
@@ -117,4 +118,44 @@ func TestENOBUFS(t *testing.T) {
 		t.Errorf("worker stopped: %v", w.err)
 	}
 	t.Logf("of 100 datagrams: %d read, %d dropped by the kernel, %d ENOBUFS reports", st.Received, st.KernelDrops, p.(*port).enobufs.Load())
+}
+
+// TestKeepRules: a fail-closed hare that closes with KeepRules leaves its
+// queue rules, so nothing passes until the next hare binds the queue;
+// that one replaces the rules and passes traffic again.
+func TestKeepRules(t *testing.T) {
+	tp := newTopo(t)
+	c := Config{Queues: "7", Hooks: []datapath.Hook{datapath.HookInput}, InstallRules: true, Notrack: true, KeepRules: true}
+	d := tp.openIn(t, tp.f, c)
+	// Order aside (nft lists tables and chains in creation order): what
+	// iptables and nft say is there.
+	rules := func() string {
+		return sh(t, tp.f, "iptables", "-w", "-S") + sh(t, tp.f, "ip6tables", "-w", "-S") +
+			sh(t, tp.f, "nft", "-s", "list", "table", "inet", "hare_raw")
+	}
+	installed := rules()
+	tp.inNS(t, tp.f, func() { d.Close() })
+	if after := rules(); after != installed {
+		t.Errorf("KeepRules: Close changed the ruleset:\n%s\nwant\n%s", after, installed)
+	}
+	ping := func() error {
+		return exec.Command("ip", "netns", "exec", tp.c, "ping", "-c1", "-W1", "10.77.1.2").Run()
+	}
+	if ping() == nil {
+		t.Errorf("fail-closed, between two hares, a ping passed")
+	}
+	c.KeepRules = false
+	d = tp.openIn(t, tp.f, c)
+	if after := rules(); after != installed {
+		t.Errorf("the second Open installed:\n%s\nwant what the first did:\n%s", after, installed)
+	}
+	w := runWorker(d.Ports()[0], func(datapath.Port, *datapath.Packet, *packet.Parsed) {})
+	if err := ping(); err != nil {
+		t.Errorf("ping through the second hare: %v", err)
+	}
+	tp.inNS(t, tp.f, func() { d.Close() })
+	<-w.done
+	if out := sh(t, tp.f, "iptables", "-w", "-S"); strings.Contains(out, "HARE") {
+		t.Errorf("rules left after the second Close:\n%s", out)
+	}
 }

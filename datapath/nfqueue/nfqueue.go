@@ -196,14 +196,14 @@ func (d *Datapath) Ports() []datapath.Port {
 	return ps
 }
 
-// Close removes the installed rules first (with --queue-bypass packets
-// then pass; otherwise the hooks no longer queue), then closes the
-// sockets: blocked Reads return datapath.ErrClosed. The kernel drops the
+// Close removes the installed rules first, unless Config.KeepRules (the
+// hooks then no longer queue: packets pass unfiltered by hare whether it
+// failed open or closed), then closes the sockets: blocked Reads return datapath.ErrClosed. The kernel drops the
 // packets still queued without a verdict when the socket goes
 // (nfqnl_rcv_nl_event → instance_destroy → nfqnl_flush with NF_DROP).
 func (d *Datapath) Close() error {
 	d.closeOnce.Do(func() {
-		if d.rules != nil {
+		if d.rules != nil && !d.cfg.KeepRules {
 			d.closeErr = inNetns(d.netns, d.rules.remove)
 		}
 		if d.netns != nil {
