@@ -20,6 +20,8 @@ type Bridge struct {
 	ctl   int // control socket for ioctls
 	efd   int // eventfd: readable once Close starts
 
+	passARP   atomic.Bool
+	passNonIP atomic.Bool
 	closing   atomic.Bool
 	closeOnce sync.Once
 }
@@ -38,6 +40,7 @@ func Open(c Config) (br *Bridge, err error) {
 		return nil, fmt.Errorf("afpacket: socket: %w", err)
 	}
 	br = &Bridge{cfg: c, ctl: ctl, efd: -1}
+	br.SetPass(c.PassARP, c.PassNonIP)
 	// b, not br: "return nil, err" has already set br to nil when this
 	// runs.
 	b := br
@@ -104,6 +107,13 @@ func Open(c Config) (br *Bridge, err error) {
 		}
 	}
 	return br, nil
+}
+
+// SetPass changes Config.PassARP and Config.PassNonIP of a running bridge
+// (a reload); workers see the change from their next frame.
+func (br *Bridge) SetPass(arp, nonIP bool) {
+	br.passARP.Store(arp)
+	br.passNonIP.Store(nonIP)
 }
 
 // Name says "afpacket A<->B".

@@ -181,7 +181,7 @@ func (p *Port) take(i, off int, b *datapath.Batch) {
 		et, l3 = binary.BigEndian.Uint16(f[16:]), 18
 	}
 	if et != etherIPv4 && et != etherIPv6 || len(f) < l3+1 {
-		if et == etherARP && p.br.cfg.PassARP || p.br.cfg.PassNonIP {
+		if et == etherARP && p.br.passARP.Load() || p.br.passNonIP.Load() {
 			p.c.passed++
 			p.send(i^1, m[v:end], -1)
 		} else {
