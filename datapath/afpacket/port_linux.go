@@ -150,13 +150,17 @@ func (p *Port) take(i, off int, b *datapath.Batch) {
 		// The sender left the checksum to the hardware (a local sender
 		// on a veth, a GRO frame): complete it, so that workers see
 		// what goes on the wire and conntrack's checksum check holds.
+		// A GSO frame keeps VIRTIO_NET_HDR_F_NEEDS_CSUM: send turns the
+		// field back into the pseudo-header sum the kernel segments with.
 		cs := int(ne.Uint16(m[v+vnetCsumStart:]))
 		co := int(ne.Uint16(m[v+vnetCsumOffset:]))
 		if !completeChecksum(m[start:end], cs, co) {
 			p.c.errors++
 			return
 		}
-		m[v+vnetFlags] &^= vnetNeedsCsum
+		if m[v+vnetGSOType] == 0 {
+			m[v+vnetFlags] &^= vnetNeedsCsum
+		}
 	}
 	if st&unix.TP_STATUS_VLAN_VALID != 0 {
 		// The receive path took the tag out of the frame
@@ -174,6 +178,13 @@ func (p *Port) take(i, off int, b *datapath.Batch) {
 		start, v = start-4, v-4
 		binary.BigEndian.PutUint16(m[start+12:], tpid)
 		binary.BigEndian.PutUint16(m[start+14:], tci)
+		if m[v+vnetGSOType] != 0 {
+			// hdr_len (virtio_net_hdr_from_skb: skb_headlen) and
+			// csum_start count from the frame's start: the tag moves
+			// what they point at 4 bytes further.
+			ne.PutUint16(m[v+vnetHdrLen:], ne.Uint16(m[v+vnetHdrLen:])+4)
+			ne.PutUint16(m[v+vnetCsumStart:], ne.Uint16(m[v+vnetCsumStart:])+4)
+		}
 	}
 	f := m[start:end]
 	et, l3 := binary.BigEndian.Uint16(f[12:]), 14
@@ -238,6 +249,10 @@ func (p *Port) Done(b *datapath.Batch) error {
 // too long are left to fail in the kernel (packet_snd: EMSGSIZE).
 func (p *Port) send(o int, frame []byte, l3 int) {
 	q, s := &p.tx[o], p.s[o]
+	if frame[vnetFlags]&vnetNeedsCsum != 0 && !partialChecksum(frame) {
+		p.c.errors++
+		return
+	}
 	if l3 >= 0 && frame[vnetGSOType] == 0 && len(frame)-vnetLen-l3 > s.mtu {
 		n := 0
 		if frame[vnetLen+l3]>>4 == 4 {

@@ -26,6 +26,7 @@ const vnetLen = 10
 const (
 	vnetFlags      = 0
 	vnetGSOType    = 1
+	vnetHdrLen     = 2
 	vnetCsumStart  = 6
 	vnetCsumOffset = 8
 
