@@ -94,6 +94,10 @@ func setupTopology() (*topology, func(), string) {
 		{"ip", "-n", s, "addr", "add", serverIP6 + "/64", "dev", "s0", "nodad"},
 		{"ip", "-n", c, "link", "set", "c0", "up"},
 		{"ip", "-n", s, "link", "set", "s0", "up"},
+		// t0 is for transmit benchmarks: its peer is down, so the veth
+		// drops what it is given at once (is_skb_forwardable).
+		{"ip", "-n", c, "link", "add", "t0", "type", "veth", "peer", "name", "t1"},
+		{"ip", "-n", c, "link", "set", "t0", "up"},
 	}
 	for _, cmd := range cmds {
 		if err := run(cmd...); err != nil {
