@@ -267,12 +267,25 @@ func (c *Config) setConntrack(sec map[string]any, name string, lines *keyLines) 
 		default:
 			text = fmt.Sprint(v)
 		}
+		if why, ok := unmodelled[strings.TrimPrefix(k, "nf_conntrack_")]; ok {
+			return &ConfigError{File: name, Line: lines.find(toml.Key{"conntrack", k}), Msg: "conntrack setting " + k + ": " + why}
+		}
 		if err := s.Set(k, text); err != nil {
 			return &ConfigError{File: name, Line: lines.find(toml.Key{"conntrack", k}), Msg: err.Error()}
 		}
 	}
 	c.Conntrack = s
 	return nil
+}
+
+// unmodelled are net.netfilter.nf_conntrack_* sysctls hare has no setting
+// for, with why: a file copied from a sysctl.conf gets a clear refusal
+// rather than "unknown".
+var unmodelled = map[string]string{
+	"buckets":    "hare's table has no fixed bucket array (its shards grow with the entries); remove the key",
+	"count":      "read-only in Linux too (the number of entries)",
+	"expect_max": "hare has no helpers and expectations yet (DIFFERENCES.md)",
+	"helper":     "hare has no helpers and expectations yet (DIFFERENCES.md)",
 }
 
 // checkError is a ConfigError found after decoding, with the key it is
