@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hare-fw/hare/capture"
 	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/packet"
 )
 
 // The live path and `hare replay --rules` must agree: the oracle for the
@@ -81,11 +83,11 @@ type replayCounter struct {
 
 // replay runs hare replay on one capture and returns each packet's
 // verdict (index n-1), the rule counters, and the emitted rejects.
-func replay(t *testing.T, rules, capPath string) (verdicts []string, counters []replayCounter, emitted [][]byte) {
+func replay(t *testing.T, rules, capPath string, extra ...string) (verdicts []string, counters []replayCounter, emitted [][]byte) {
 	t.Helper()
 	emit := filepath.Join(t.TempDir(), "emit.pcapng")
-	cmd := exec.Command(hareBinary(t), "replay", "--packets", "-o", "json", "--iifname", "kor0",
-		"--emit", emit, "--rules", rules, capPath)
+	args := append([]string{"replay", "--packets", "-o", "json", "--iifname", "kor0", "--emit", emit, "--rules", rules}, extra...)
+	cmd := exec.Command(hareBinary(t), append(args, capPath)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -139,7 +141,7 @@ func replay(t *testing.T, rules, capPath string) (verdicts []string, counters []
 
 // live runs the capture's packets through a daemon with the ruleset and
 // returns the port (verdicts, injections) and the daemon.
-func live(t *testing.T, rules string, pkts []datapath.Packet, times []int64) (*memPort, *Daemon) {
+func live(t *testing.T, rules string, pkts []datapath.Packet, times []int64, ifname string) (*memPort, *Daemon) {
 	t.Helper()
 	c := DefaultConfig()
 	c.Ruleset.File = rules
@@ -148,7 +150,7 @@ func live(t *testing.T, rules string, pkts []datapath.Packet, times []int64) (*m
 	port := newMemPort(pkts, times, 1)
 	dp := &memDatapath{ports: []*memPort{port}}
 	d, err := New(c, Options{Open: dp.opener(), LogOutput: io.Discard,
-		IfName: func(int) (string, bool) { return "kor0", true }, Now: port.clock.Load})
+		IfName: func(int) (string, bool) { return ifname, true }, Now: port.clock.Load})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,25 +180,61 @@ func oracleCaptures(t *testing.T) []string {
 }
 
 func TestWorkerMatchesReplay(t *testing.T) {
+	t.Run("input", func(t *testing.T) { matchReplay(t, false) })
+	t.Run("forward", func(t *testing.T) { matchReplay(t, true) })
+}
+
+// matchReplay runs the comparison on the input path (as the replay's
+// default: every packet arrives on kor0 and is delivered locally) or on
+// the forward path (a router or bridge: the replay's --inside with every
+// address inside, so every packet arrives on "lan" and is forwarded out of
+// "lan"; multicast and broadcast are delivered locally there, so the live
+// side takes them on the input hook).
+func matchReplay(t *testing.T, forward bool) {
 	caps := oracleCaptures(t)
+	var extra []string
+	ifname := "kor0"
+	if forward {
+		extra, ifname = []string{"--inside", "0.0.0.0/0,::/0"}, "lan"
+	}
 	rulesets, _ := filepath.Glob(filepath.Join("..", "testdata", "rules-oracle", "*.nft"))
-	var packets, held, rejects, rulesetsRun int
+	// The forward path also runs the real-world rulesets of the shared
+	// corpus, many of which are routers' (forward chains, iifname/oifname
+	// matches), over every third capture, to bound the time.
+	realWorld := map[string]bool{}
+	if forward {
+		shared, _ := filepath.Glob(filepath.Join("..", "..", "shared", "testdata", "rulesets", "*.nft"))
+		for _, r := range shared {
+			realWorld[r] = true
+		}
+		rulesets = append(rulesets, shared...)
+	}
+	var packets, held, rejects, rulesetsRun, realRun int
 	for _, rules := range rulesets {
 		if _, err := New(&Config{Ruleset: RulesetConfig{File: rules}, Log: LogConfig{Level: "info"}, Conntrack: DefaultConfig().Conntrack},
 			Options{LogOutput: io.Discard}); err != nil {
-			t.Logf("%s: not compiled, left out: %v", filepath.Base(rules), err)
+			t.Logf("%s: not compiled, left out: %s", filepath.Base(rules), strings.SplitN(err.Error(), "\n", 2)[0])
 			continue
 		}
 		rulesetsRun++
-		for _, cp := range caps {
+		if realWorld[rules] {
+			realRun++
+		}
+		for ci, cp := range caps {
+			if realWorld[rules] && ci%3 != 0 {
+				continue
+			}
 			name := strings.TrimSuffix(filepath.Base(rules), ".nft") + "/" + filepath.Base(cp)
-			want, wantCounters, emitted := replay(t, rules, cp)
+			want, wantCounters, emitted := replay(t, rules, cp, extra...)
 			pkts, times := readCapture(t, cp)
+			if forward {
+				toForward(pkts)
+			}
 			if len(pkts) != len(want) {
 				t.Errorf("%s: %d packets read, replay has %d", name, len(pkts), len(want))
 				continue
 			}
-			port, d := live(t, rules, pkts, times)
+			port, d := live(t, rules, pkts, times, ifname)
 			for i, v := range want {
 				exp := datapath.Drop
 				switch v {
@@ -236,6 +274,24 @@ func TestWorkerMatchesReplay(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d rulesets x %d captures: %d packet verdicts (%d held fragments accepted live), %d rejects compared with hare replay",
-		rulesetsRun, len(caps), packets, held, rejects)
+	t.Logf("%d rulesets (%d real-world over every third capture) x %d captures: %d packet verdicts (%d held fragments accepted live), %d rejects compared with hare replay",
+		rulesetsRun, realRun, len(caps), packets, held, rejects)
+}
+
+// toForward makes the packets forwarded ones (HookForward, out of
+// interface 1), but for those to a multicast or broadcast address, which
+// the replay's topology delivers locally.
+func toForward(pkts []datapath.Packet) {
+	var p packet.Parsed
+	for i := range pkts {
+		pk := &pkts[i]
+		if pk.L3 < 0 {
+			continue
+		}
+		p.DecodeIP(pk.Data[pk.L3:])
+		if p.IPVersion != 0 && (p.Dst.IsMulticast() || p.Dst == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
+			continue
+		}
+		pk.Hook, pk.OutIf = datapath.HookForward, 1
+	}
 }
