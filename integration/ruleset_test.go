@@ -8,7 +8,7 @@ import (
 // rulesetText is the ruleset every firewall under test enforces, in nft
 // syntax, for the client addresses of tp: default-drop forwarding, return
 // traffic by connection state, the client may open HTTP (80), the
-// heartbeat (82), UDP echo (7) and ping towards anything, and what it
+// heartbeat (82), UDP echo (7), iperf3 (5201) and ping towards anything, and what it
 // sends to port 8081 is rejected (TCP: RST, UDP: port unreachable).
 //
 // New TCP flows must start with a SYN: otherwise the kernel's loose
@@ -30,6 +30,8 @@ func rulesetText(tp *topo) string {
 		fmt.Fprintf(&b, "\t\t%s udp dport %d reject\n", s, portReject)
 		fmt.Fprintf(&b, "\t\t%s tcp dport { %d, %d } tcp flags & (fin | syn | rst | ack) == syn accept\n", s, portHTTP, portHeartbeat)
 		fmt.Fprintf(&b, "\t\t%s udp dport %d accept\n", s, portEcho)
+		fmt.Fprintf(&b, "\t\t%s tcp dport %d tcp flags & (fin | syn | rst | ack) == syn accept\n", s, portIperf)
+		fmt.Fprintf(&b, "\t\t%s udp dport %d accept\n", s, portIperf)
 	}
 	fmt.Fprintf(&b, "\t\tip saddr %s icmp type echo-request accept\n", c4)
 	fmt.Fprintf(&b, "\t\tip6 saddr %s icmpv6 type echo-request accept\n", c6)
