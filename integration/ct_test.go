@@ -143,17 +143,22 @@ func (e *env) testReload(t *testing.T, v int, how string) {
 	if r.Sent != n || r.Recv != n {
 		t.Errorf("UDP stream across reloads: sent %d, echoed %d of %d; first missing: %v", r.Sent, r.Recv, n, r.Lost)
 		if isHare {
-			t.Logf("hare's drop counters during the stream: %s", dropDeltas(before, h.metrics()))
+			t.Logf("hare's counters during the stream: %s", dropDeltas(before, h.metrics()))
+			for _, ns := range []netns{e.tp.client, e.tp.fw, e.tp.server} {
+				out, _ := ns.run("ip", "-s", "-s", "link")
+				t.Logf("ip -s -s link in %s:\n%s", ns, out)
+			}
 		}
 	}
 }
 
 // dropDeltas lists the hare metrics about lost packets that grew between
-// two reads.
+// two reads, with the packets received and decided.
 func dropDeltas(before, after map[string]float64) string {
 	var parts []string
 	for k, v := range after {
-		if strings.Contains(k, "drop") || strings.Contains(k, "invalid") || strings.Contains(k, "error") || strings.Contains(k, "verdict=\"drop\"") {
+		if strings.Contains(k, "drop") || strings.Contains(k, "invalid") || strings.Contains(k, "error") ||
+			strings.HasPrefix(k, "hare_packets_total") || strings.HasPrefix(k, "hare_datapath_received") {
 			if d := v - before[k]; d > 0 {
 				parts = append(parts, fmt.Sprintf("%s +%.0f", k, d))
 			}
