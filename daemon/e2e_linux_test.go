@@ -106,13 +106,11 @@ socket = %q
 
 	if n.router {
 		// The router's own packets take the output path (NFQUEUE from
-		// OUTPUT): allowed by the output policy, or dropped by a rule.
-		// (A reject there is not tested: the RST hare injects toward
-		// the router itself is not delivered to its socket; see the
-		// report of issue 5.)
+		// OUTPUT): allowed by the output policy, rejected by a rule
+		// (the RST hare injects reaches the router's own socket).
 		n.mustRun(t, n.fw, "ping", "-c1", "-W3", n.server4)
-		if out, _ := n.output(n.fw, "python3", "-c", pyConnect, n.server4, "5003", "1"); out != "error timed out\n" {
-			t.Errorf("connect from the router to a port its output chain drops: %q, want a time-out", out)
+		if out, _ := n.output(n.fw, "python3", "-c", pyConnect, n.server4, "5003"); out != "refused\n" {
+			t.Errorf("connect from the router to a port its output chain rejects: %q, want refused", out)
 		}
 	}
 
@@ -191,7 +189,7 @@ func fwRules(extra string) string {
 	}
 	chain output {
 		type filter hook output priority filter; policy accept;
-		tcp dport 5003 drop
+		tcp dport 5003 reject with tcp reset
 	}
 }
 `
@@ -410,6 +408,7 @@ func newNetns(t *testing.T, router bool) *netns {
 		{"ip", "-n", s, "link", "add", "s0", "type", "veth", "peer", "name", "s-side", "netns", b},
 		{"ip", "-n", c, "link", "set", "lo", "up"},
 		{"ip", "-n", s, "link", "set", "lo", "up"},
+		{"ip", "-n", b, "link", "set", "lo", "up"},
 	}
 	if router {
 		cmds = append(cmds, [][]string{
