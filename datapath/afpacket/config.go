@@ -19,7 +19,12 @@ type Config struct {
 	// BlockSize and Blocks size each socket's TPACKET_V3 receive ring
 	// (tpacket_req3.tp_block_size, tp_block_nr). BlockSize is a multiple of
 	// the page size and large enough for a 64 KiB GRO frame. Defaults
-	// 256 KiB and 16 (4 MiB per socket, two sockets per worker).
+	// 128 KiB and 64 (8 MiB per socket, two sockets per worker). At a low
+	// rate the kernel hands over a block per BlockTimeout however few
+	// frames it holds, so Blocks × BlockTimeout (64 ms) is how long a
+	// worker may stall (a reload, the scheduler) before the ring is full
+	// and the kernel drops (tp_drops, KernelDrops); at a high rate the
+	// blocks fill and it is BlockSize × Blocks bytes of frames.
 	BlockSize int
 	Blocks    int
 
@@ -63,8 +68,8 @@ func DefaultConfig(a, b string) Config {
 	return Config{
 		A: a, B: b,
 		Workers:      1,
-		BlockSize:    256 << 10,
-		Blocks:       16,
+		BlockSize:    128 << 10,
+		Blocks:       64,
 		BlockTimeout: time.Millisecond,
 		PassARP:      true,
 		Defrag:       true,
@@ -87,10 +92,10 @@ func (c *Config) check(pageSize int) error {
 		return fmt.Errorf("afpacket: %d workers; a fanout group holds at most 1024 sockets (PACKET_FANOUT_MAX)", c.Workers)
 	}
 	if c.BlockSize == 0 {
-		c.BlockSize = 256 << 10
+		c.BlockSize = 128 << 10
 	}
 	if c.Blocks == 0 {
-		c.Blocks = 16
+		c.Blocks = 64
 	}
 	if c.BlockTimeout == 0 {
 		c.BlockTimeout = time.Millisecond
