@@ -229,6 +229,22 @@ func unreachable(p *datapath.Packet) []byte {
 	return buf.Bytes()
 }
 
+// unreachable6 is unreachable for IPv6 (ICMPv6 port unreachable, RFC 4443 §3.1).
+func unreachable6(p *datapath.Packet) []byte {
+	ip := p.Data[p.L3:]
+	in := gopacket.NewPacket(ip, layers.LayerTypeIPv6, gopacket.Default).Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	out := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolICMPv6, SrcIP: in.DstIP, DstIP: in.SrcIP}
+	icmp := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypeDestinationUnreachable, layers.ICMPv6CodePortUnreachable)}
+	_ = icmp.SetNetworkLayerForChecksum(out)
+	body := append(make([]byte, 4), ip...) // 4 unused bytes, then as much of the packet as fits
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		out, icmp, gopacket.Payload(body)); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
 func TestUDPDropInjectFragments(t *testing.T) {
 	tp := needTopology(t)
 	var biggest atomic.Int64
@@ -237,25 +253,35 @@ func TestUDPDropInjectFragments(t *testing.T) {
 			biggest.Store(n)
 		}
 		dropDiscard(port, p)
-		if p.Verdict == datapath.Drop && p.EtherType == etherIPv4 {
-			if err := port.Inject(p, unreachable(p)); err != nil {
+		if p.Verdict == datapath.Drop {
+			build := unreachable
+			if p.EtherType == etherIPv6 {
+				build = unreachable6
+			}
+			if err := port.Inject(p, build(p)); err != nil {
 				t.Error(err)
 			}
 		}
 	})
+	// Listeners on the discard port, so that a datagram let through
+	// would be taken in silently, not answered by the server's kernel.
 	_, discard := listen(t, tp.server, "udp4", serverIP4+":9")
 	defer discard.Close()
+	_, discard6 := listen(t, tp.server, "udp6", "["+serverIP6+"]:9")
+	defer discard6.Close()
 	_, echo := listen(t, tp.server, "udp4", serverIP4+":5001")
 	defer echo.Close()
 
 	// Dropped, and answered by Inject: the client's connected socket
 	// sees the ICMP error as ECONNREFUSED.
-	c := dial(t, tp.client, "udp4", serverIP4+":9")
-	defer c.Close()
-	_, _ = c.Write([]byte("to the discard port"))
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Read(make([]byte, 10)); !errors.Is(err, unix.ECONNREFUSED) {
-		t.Errorf("client read after a dropped datagram: %v, want ECONNREFUSED from the injected ICMP error", err)
+	for _, to := range []string{serverIP4 + ":9", "[" + serverIP6 + "]:9"} {
+		c := dial(t, tp.client, "udp", to)
+		defer c.Close()
+		_, _ = c.Write([]byte("to the discard port"))
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Read(make([]byte, 10)); !errors.Is(err, unix.ECONNREFUSED) {
+			t.Errorf("%s: client read after a dropped datagram: %v, want ECONNREFUSED from the injected ICMP error", to, err)
+		}
 	}
 
 	// Passed: a small datagram and one of 4000 bytes, which the client
@@ -279,15 +305,17 @@ func TestUDPDropInjectFragments(t *testing.T) {
 		t.Errorf("largest frame a worker saw: %d bytes; the 4000-byte datagram was not reassembled", b)
 	}
 
-	// Nothing reached the discard port.
-	_ = discard.SetReadDeadline(time.Now())
-	if n, _, err := discard.ReadFrom(make([]byte, 100)); err == nil {
-		t.Errorf("the discard port received %d bytes of a dropped datagram", n)
+	// Nothing reached the discard ports.
+	for _, d := range []net.PacketConn{discard, discard6} {
+		_ = d.SetReadDeadline(time.Now())
+		if n, _, err := d.ReadFrom(make([]byte, 100)); err == nil {
+			t.Errorf("%v received %d bytes of a dropped datagram", d.LocalAddr(), n)
+		}
 	}
 	s := r.stats()
 	t.Logf("%+v", s)
-	if s.Injected != 1 || s.Dropped < 1 {
-		t.Errorf("stats: %+v, want 1 injected and at least 1 dropped", s)
+	if s.Injected != 2 || s.Dropped < 2 {
+		t.Errorf("stats: %+v, want 2 injected and at least 2 dropped", s)
 	}
 }
 

@@ -239,3 +239,63 @@ func TestVLANGSO(t *testing.T) {
 		t.Errorf("errors: %+v", s)
 	}
 }
+
+// TestNonIP checks the pass policy for frames that are not IP: by default
+// ARP passes and LLDP is dropped; SetPass changes it on a running bridge.
+// Frames go in from the client's veth with a packet socket; an IPv4 frame
+// sent after each shows, when it arrives, that the one before it has been
+// dealt with (one worker keeps the order).
+func TestNonIP(t *testing.T) {
+	tp := needTopology(t)
+	r := startBridge(t, 1, dropDiscard)
+	tx := rawSock(t, tp.client, "c0")
+	rx := rawSock(t, tp.server, "s0")
+	frame := func(dst []byte, et uint16, marker string) []byte {
+		f := append(append([]byte{}, dst...), 0x02, 0, 0, 0, 0, 0x01)
+		f = binary.BigEndian.AppendUint16(f, et)
+		return append(append(f, make([]byte, 28)...), marker...)
+	}
+	lldpDst := []byte{0x01, 0x80, 0xc2, 0, 0, 0x0e}
+	bcast := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	// sendThenFence sends f, then an IPv4 frame, and reports whether f
+	// arrived before the IPv4 frame did.
+	sendThenFence := func(f []byte, marker string) bool {
+		t.Helper()
+		for _, b := range [][]byte{f, taggedFrame(nil, "fence-"+marker)} {
+			if _, err := unix.Write(tx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		arrived := false
+		buf := make([]byte, 2048)
+		for {
+			n, err := unix.Read(rx, buf)
+			if err != nil {
+				t.Fatalf("waiting for the fence after %s: %v", marker, err)
+			}
+			switch {
+			case bytes.HasSuffix(buf[:n], []byte("fence-"+marker)):
+				return arrived
+			case bytes.HasSuffix(buf[:n], []byte(marker)):
+				arrived = true
+			}
+		}
+	}
+	if !sendThenFence(frame(bcast, etherARP, "arp1"), "arp1") {
+		t.Error("ARP did not pass by default")
+	}
+	if sendThenFence(frame(lldpDst, 0x88cc, "lldp1"), "lldp1") {
+		t.Error("LLDP passed by default")
+	}
+	r.br.SetPass(false, true)
+	if !sendThenFence(frame(lldpDst, 0x88cc, "lldp2"), "lldp2") {
+		t.Error("LLDP dropped with PassNonIP")
+	}
+	r.br.SetPass(false, false)
+	if sendThenFence(frame(bcast, etherARP, "arp3"), "arp3") {
+		t.Error("ARP passed with PassARP off")
+	}
+	if s := r.stats(); s.Passed < 2 {
+		t.Errorf("Passed = %d, want at least the ARP and LLDP frames passed", s.Passed)
+	}
+}
