@@ -37,9 +37,12 @@
 // the wire: Packet.L3 is 18 for a frame with one 802.1Q or 802.1ad tag.
 // A frame with two tags counts as not IP.
 //
-// PACKET_IGNORE_OUTGOING (on each socket, and
-// PACKET_FANOUT_FLAG_IGNORE_OUTGOING on each group) keeps the frames hare
-// transmits on an interface from being read back from it.
+// Frames a Port transmits on an interface are not read back from it: a
+// fanout group skips what its own members send (match_fanout_group in
+// dev_queue_xmit_nit). PACKET_FANOUT_FLAG_IGNORE_OUTGOING (and
+// PACKET_IGNORE_OUTGOING on each socket, which a fanout member's own hook
+// no longer uses) keeps out every other frame sent on the interface, such
+// as the bridge host's own, which a bridge must not forward.
 //
 // With Config.Defrag (PACKET_FANOUT_FLAG_DEFRAG) the kernel reassembles
 // IPv4 fragments before fanout (ip_check_defrag), as a br_netfilter
