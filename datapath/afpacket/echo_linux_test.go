@@ -131,3 +131,31 @@ func TestLinkFlap(t *testing.T) {
 		t.Errorf("no traffic after b1 came back up: %v (%+v)", err, r.stats())
 	}
 }
+
+// TestEthtoolFlags reads a veth's offload flags with ETHTOOL_GFLAGS, the
+// call Open makes to turn LRO off: the ioctl plumbing (struct ifreq with
+// ifr_data, struct ethtool_value) works, and a veth, which has no LRO,
+// needs no change.
+func TestEthtoolFlags(t *testing.T) {
+	tp := needTopology(t)
+	inNetns(t, tp.bridge, func() {
+		ctl, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(ctl)
+		var v ethtoolValue
+		if err := ethtoolFlags(ctl, "b0", unix.ETHTOOL_GFLAGS, &v); err != nil {
+			t.Fatalf("ETHTOOL_GFLAGS: %v", err)
+		}
+		if v.data&ethFlagLRO != 0 {
+			t.Errorf("veth reports LRO on: flags %#x", v.data)
+		}
+		if changed, err := setLRO(ctl, "b0", false); changed || err != nil {
+			t.Errorf("setLRO(off) on a veth: changed %v, %v", changed, err)
+		}
+		if err := ethtoolFlags(ctl, "nosuch0", unix.ETHTOOL_GFLAGS, &v); err == nil {
+			t.Error("ETHTOOL_GFLAGS on a missing interface succeeded")
+		}
+	})
+}
