@@ -1,6 +1,9 @@
 package conntrack
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Event is one conntrack event, as ctnetlink delivers them to conntrack -E:
 // the entry as it was when the event happened.
@@ -39,7 +42,13 @@ func (e EventType) String() string {
 type Events struct {
 	mu   sync.Mutex
 	subs []*Subscription // guarded by mu
+	lost atomic.Uint64   // events lost by any subscriber, ever
 }
+
+// Lost returns how many events subscribers lost because their queue was
+// full, summed over every subscriber there has been (the daemon's
+// events-lost metric; Subscription.Lost is one subscriber's).
+func (b *Events) Lost() uint64 { return b.lost.Load() }
 
 // NewEvents returns an event bus without subscribers.
 func NewEvents() *Events { return &Events{} }
@@ -85,6 +94,7 @@ func (b *Events) publish(ev *Event) {
 		s.mu.Lock()
 		if s.n == len(s.ring) {
 			s.lost++
+			b.lost.Add(1)
 		} else {
 			s.ring[(s.head+s.n)%len(s.ring)] = *ev
 			s.n++

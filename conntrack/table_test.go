@@ -273,6 +273,11 @@ func TestEventsLost(t *testing.T) {
 	if n := fast.Read(buf); n != 5 || fast.Lost() != 0 {
 		t.Fatalf("fast: read %d lost %d", n, fast.Lost())
 	}
+	// The bus's total survives the subscriber that lost them.
+	slow.Close()
+	if l := ev.Lost(); l != 3 {
+		t.Errorf("bus lost %d, want 3 (the slow subscriber's)", l)
+	}
 	for _, e := range buf[:5] {
 		if e.Type != conntrack.EventTypeNew || e.Entry.ID == 0 || !e.Entry.Status.Has(conntrack.StatusConfirmed) {
 			t.Fatalf("event %+v", e)

@@ -11,12 +11,12 @@ import (
 )
 
 // metricsSources are what the Prometheus collector reads at scrape time:
-// the table, the workers' counters, their ports', and the ruleset's
-// generation. (Events lost are per subscriber, conntrack -E's own; the bus
-// keeps no total, so hare_conntrack_events_lost is left out.)
+// the table and the events its subscribers (conntrack -E streams) lost,
+// the workers' counters, their ports', and the ruleset's generation.
 func (d *Daemon) metricsSources() metrics.Sources {
 	return metrics.Sources{
-		Table: d.table,
+		Table:      d.table,
+		EventsLost: d.events.Lost,
 		Ports: func() []datapath.PortStats {
 			out := make([]datapath.PortStats, len(d.workers))
 			for i, w := range d.workers {

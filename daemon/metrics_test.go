@@ -44,6 +44,10 @@ func TestMetricsEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A subscriber that never reads, with room for one event: it loses
+	// the others.
+	sub := d.Events().Subscribe(1)
+	defer sub.Close()
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +74,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	if e := got["node_nf_conntrack_entries"]; e != strconv.Itoa(d.Table().Len()) {
 		t.Errorf("node_nf_conntrack_entries = %q, the table has %d", e, d.Table().Len())
+	}
+	if l := got["hare_conntrack_events_lost_total"]; sub.Lost() == 0 || l != strconv.FormatUint(sub.Lost(), 10) {
+		t.Errorf("hare_conntrack_events_lost_total = %q, the one-event subscriber lost %d", l, sub.Lost())
 	}
 	if l := got["node_nf_conntrack_entries_limit"]; l != "262144" {
 		t.Errorf("node_nf_conntrack_entries_limit = %q, want 262144 (max)", l)
