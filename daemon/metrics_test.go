@@ -15,7 +15,7 @@ import (
 // (hare replay --rules, as in TestWorkerMatchesReplay; held fragments are
 // accepted live), and node_exporter's conntrack gauges are the table's.
 func TestMetricsEndpoint(t *testing.T) {
-	rules := filepath.Join("..", "testdata", "rules-oracle", "reject.nft")
+	rules := filepath.Join("..", "testdata", "rules-oracle", "strict_host.nft")
 	cp := filepath.Join("..", "..", "shared", "testdata", "pcaps", "mixed_wikipedia_http-dns-mdns_ipv4-ipv6.pcap")
 	if !fileExists(cp) {
 		t.Skipf("skipping: %s not found", cp)
