@@ -30,6 +30,7 @@ type memPort struct {
 	injected []injection
 	loop     bool          // start over after the last packet (allocation test)
 	gate     chan struct{} // when not nil, Read waits for it to close
+	failN    int           // Read fails this many times first
 	drained  chan struct{}
 	closed   chan struct{}
 	once     sync.Once
@@ -52,6 +53,10 @@ func newMemPort(pkts []datapath.Packet, times []int64, per int) *memPort {
 }
 
 func (m *memPort) Read(b *datapath.Batch) error {
+	if m.failN > 0 {
+		m.failN--
+		return errors.New("boom")
+	}
 	if m.gate != nil {
 		select {
 		case <-m.gate:

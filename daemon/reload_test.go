@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -218,5 +219,39 @@ func TestReloadPass(t *testing.T) {
 	}
 	if d.pol.Load().passNonIP != true {
 		t.Error("the workers' non-IP policy did not change")
+	}
+}
+
+// TestWorkerReadErrors: a port whose Read fails is retried (counted,
+// logged at most once a second, with a back-off) rather than stopping the
+// worker; ErrClosed ends it.
+func TestWorkerReadErrors(t *testing.T) {
+	c := DefaultConfig()
+	c.Ruleset.File = filepath.Join("..", "testdata", "rules-oracle", "strict_host.nft")
+	d, err := New(c, Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	port := newMemPort([]datapath.Packet{tcpPkt(client, server, 1, 22, 1, 0, packet.TCPSyn)}, nil, 1)
+	port.failN = 5
+	w := newWorker(port, workerConfig{eng: d.Engine(), now: d.Now, batch: 8, defrag: defragConfig(c.Conntrack),
+		ifName: func(int) (string, bool) { return "eth0", true }, pol: newPolicy(c), log: NewLogger(&log, "text", new(slog.LevelVar))})
+	var stop atomic.Bool
+	done := make(chan error)
+	go func() { done <- w.Run(&stop) }()
+	<-port.drained
+	port.close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if e := w.Extras().Errors; e != 5 {
+		t.Errorf("%d errors counted, want 5", e)
+	}
+	if port.verdicts[0] != datapath.Accept {
+		t.Errorf("the packet after the failures: %v", port.verdicts[0])
+	}
+	if n := strings.Count(log.String(), "datapath port"); n != 1 {
+		t.Errorf("%d log lines for 5 failures in a row, want 1:\n%s", n, log.String())
 	}
 }

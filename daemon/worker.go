@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"errors"
+	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/hare-fw/hare/control"
 	"github.com/hare-fw/hare/datapath"
@@ -34,10 +36,11 @@ type Worker struct {
 	inBatch atomic.Bool
 	reject  []byte // the reject reply being built (BuildReject), 1280 bytes
 	pols    *atomic.Pointer[policy]
-	pol     *policy     // pols' value for the current batch
-	tr      tracer      // the trace stream's side (trace.go)
-	refused *fragMemory // datagrams whose fragments are dropped (fragmem.go)
-	fragTTL int64       // how long refused remembers one: the longer reassembly timeout
+	pol     *policy      // pols' value for the current batch
+	tr      tracer       // the trace stream's side (trace.go)
+	refused *fragMemory  // datagrams whose fragments are dropped (fragmem.go)
+	log     *slog.Logger // for failing ports; nil in tests
+	fragTTL int64        // how long refused remembers one: the longer reassembly timeout
 	c       counts
 }
 
@@ -102,6 +105,7 @@ type workerConfig struct {
 	pol    *atomic.Pointer[policy]
 	trace  *control.TraceHub // nil: no trace stream
 	index  int               // the worker's number, for trace ids
+	log    *slog.Logger
 }
 
 func newWorker(port datapath.Port, c workerConfig) *Worker {
@@ -118,6 +122,7 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 		tr:      tracer{hub: c.trace, idBase: uint32(c.index) << 24},
 		c:       counts{m: metrics.NewCounters()},
 		refused: new(fragMemory),
+		log:     c.log,
 		fragTTL: max(c.defrag.Timeout4, c.defrag.Timeout6),
 	}
 	if w.ifGen == nil {
@@ -130,13 +135,28 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 // nil) or stop is set after a batch. Other errors of Read are counted and
 // the loop goes on: one bad netlink message must not stop the firewall.
 func (w *Worker) Run(stop *atomic.Bool) error {
+	var lastLog time.Time
+	failures := 0 // in a row
 	for !stop.Load() {
-		if err := w.step(); err != nil {
-			if errors.Is(err, datapath.ErrClosed) {
-				return nil
-			}
-			w.c.x.Errors++
-			w.c.publish()
+		err := w.step()
+		if err == nil {
+			failures = 0
+			continue
+		}
+		if errors.Is(err, datapath.ErrClosed) {
+			return nil
+		}
+		w.c.x.Errors++
+		w.c.publish()
+		// A port that keeps failing must not spin: back off up to
+		// 100 ms, and log at most once a second.
+		failures++
+		if w.log != nil && time.Since(lastLog) >= time.Second {
+			w.log.Error("datapath port", "worker", w.tr.idBase>>24, "error", err.Error(), "failures_in_a_row", failures)
+			lastLog = time.Now()
+		}
+		if failures > 1 {
+			time.Sleep(min(time.Duration(failures)*time.Millisecond, 100*time.Millisecond))
 		}
 	}
 	return nil
