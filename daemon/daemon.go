@@ -103,7 +103,7 @@ func Check(path string) (*Config, error) {
 	}
 	rs, err := LoadRuleset(c.Ruleset.File)
 	if err != nil {
-		return c, err
+		return c, rulesetFileError(c, err)
 	}
 	if _, err := engine.Compile(rs); err != nil {
 		return c, err
@@ -111,12 +111,22 @@ func Check(path string) (*Config, error) {
 	return c, nil
 }
 
+// rulesetFileError says which key named a ruleset file that cannot be
+// opened; errors inside the file carry its own file:line:col.
+func rulesetFileError(c *Config, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == c.Ruleset.File {
+		return fmt.Errorf("%s: ruleset.file: %w", c.Path, err)
+	}
+	return err
+}
+
 // New compiles c's ruleset and builds the connection table; nothing runs
 // yet.
 func New(c *Config, opt Options) (*Daemon, error) {
 	rs, err := LoadRuleset(c.Ruleset.File)
 	if err != nil {
-		return nil, err
+		return nil, rulesetFileError(c, err)
 	}
 	comp, err := engine.Compile(rs)
 	if err != nil {
@@ -310,7 +320,7 @@ func (d *Daemon) reload(old *Config) error {
 	}
 	rs, err := LoadRuleset(c.Ruleset.File)
 	if err != nil {
-		return err
+		return rulesetFileError(c, err)
 	}
 	comp, err := engine.Update(d.eng.Rules(), rs)
 	if err != nil {

@@ -40,7 +40,8 @@ func TestRunCheck(t *testing.T) {
 			filepath.Join(dir, "val.toml") + `:4: datapath.kind: "pcap": not "nfqueue" or "afpacket"` + "\n"},
 		{"nft refuses", conf("nft.toml", nftBad, ""), exitError, nftBad + ":4:13: Error: Service out of range\n"},
 		{"hare cannot compile", conf("eng.toml", engineBad, ""), exitError, engineBad + ":4:3: "},
-		{"no ruleset file", conf("missing.toml", filepath.Join(dir, "nope.nft"), ""), exitError, "open " + filepath.Join(dir, "nope.nft")},
+		{"no ruleset file", conf("missing.toml", filepath.Join(dir, "nope.nft"), ""), exitError,
+			filepath.Join(dir, "missing.toml") + ": ruleset.file: open " + filepath.Join(dir, "nope.nft")},
 		{"no config file", filepath.Join(dir, "nope.toml"), exitError, "open " + filepath.Join(dir, "nope.toml")},
 	} {
 		var out, errb bytes.Buffer
