@@ -69,6 +69,9 @@ func (h *harness) send(pkts ...datapath.Packet) []datapath.Verdict {
 	h.port.pkts, h.port.next = pkts, 0
 	h.port.verdicts = make([]datapath.Verdict, len(pkts))
 	h.port.marks = make([]int64, len(pkts))
+	for i := range h.port.marks {
+		h.port.marks[i] = -1
+	}
 	if err := h.w.step(); err != nil {
 		h.t.Fatal(err)
 	}
