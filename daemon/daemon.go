@@ -258,7 +258,7 @@ func (d *Daemon) attach(dp datapath.Datapath) {
 	c := d.cfg.Load()
 	d.dp = dp
 	wc := workerConfig{eng: d.eng, now: d.now, batch: c.Workers.Batch, defrag: defragConfig(c.Conntrack),
-		ifName: d.opt.IfName, ifGen: &d.ifGen, pol: &d.pol, trace: d.trace, log: d.log}
+		ifName: d.opt.IfName, ifGen: &d.ifGen, pol: &d.pol, trace: d.trace, log: d.log, table: d.table}
 	for i, p := range dp.Ports() {
 		wc.index = i
 		d.workers = append(d.workers, newWorker(p, wc))

@@ -36,6 +36,7 @@ type harness struct {
 	w    *Worker
 	dir  string
 	now  atomic.Int64
+	logs bytes.Buffer // the daemon's log
 }
 
 func newHarness(t *testing.T, config, rules string) *harness {
@@ -47,12 +48,13 @@ func newHarness(t *testing.T, config, rules string) *harness {
 		t.Fatal(err)
 	}
 	h.now.Store(1_700_000_000e9)
-	if h.d, err = New(c, Options{LogOutput: io.Discard, Now: h.now.Load}); err != nil {
+	if h.d, err = New(c, Options{LogOutput: &h.logs, Now: h.now.Load}); err != nil {
 		t.Fatal(err)
 	}
 	h.port = newMemPort(nil, nil, 64)
 	h.w = newWorker(h.port, workerConfig{eng: h.d.eng, now: h.d.now, batch: 64, defrag: defragConfig(c.Conntrack),
-		ifName: func(int) (string, bool) { return "eth0", true }, ifGen: &h.d.ifGen, pol: &h.d.pol})
+		ifName: func(int) (string, bool) { return "eth0", true }, ifGen: &h.d.ifGen, pol: &h.d.pol,
+		log: h.d.log, table: h.d.table})
 	return h
 }
 

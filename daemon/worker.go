@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
+	"github.com/hare-fw/hare/conntrack"
 	"github.com/hare-fw/hare/control"
 	"github.com/hare-fw/hare/datapath"
 	"github.com/hare-fw/hare/defrag"
@@ -39,8 +41,11 @@ type Worker struct {
 	pol     *policy      // pols' value for the current batch
 	tr      tracer       // the trace stream's side (trace.go)
 	refused *fragMemory  // datagrams whose fragments are dropped (fragmem.go)
-	log     *slog.Logger // for failing ports; nil in tests
-	fragTTL int64        // how long refused remembers one: the longer reassembly timeout
+	log     *slog.Logger // for failing ports and log_invalid; nil in tests
+	table   *conntrack.Table
+	ctSet   *conntrack.Settings // the settings logInv was read from
+	logInv  int64               // conntrack log_invalid: protocol whose invalid packets are logged, 255 all, 0 none
+	fragTTL int64               // how long refused remembers one: the longer reassembly timeout
 	c       counts
 }
 
@@ -106,6 +111,7 @@ type workerConfig struct {
 	trace  *control.TraceHub // nil: no trace stream
 	index  int               // the worker's number, for trace ids
 	log    *slog.Logger
+	table  *conntrack.Table // for its settings (log_invalid); nil: none
 }
 
 func newWorker(port datapath.Port, c workerConfig) *Worker {
@@ -123,6 +129,7 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 		c:       counts{m: metrics.NewCounters()},
 		refused: new(fragMemory),
 		log:     c.log,
+		table:   c.table,
 		fragTTL: max(c.defrag.Timeout4, c.defrag.Timeout6),
 	}
 	if w.ifGen == nil {
@@ -172,6 +179,12 @@ func (w *Worker) step() error {
 	defer w.inBatch.Store(false)
 	now := w.now()
 	w.pol = w.pols.Load()
+	if w.table != nil {
+		if st := w.table.Settings(); st != w.ctSet {
+			w.ctSet = st
+			w.logInv, _ = st.Get("log_invalid")
+		}
+	}
 	if g := w.ifGen.Load(); g != w.seen {
 		w.ifs.refresh()
 		w.seen = g
@@ -252,6 +265,10 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	if tracing {
 		w.tr.publish(w.eng, p, m)
 	}
+	if w.logInv != 0 && r.CT.State == conntrack.StateInvalid && !r.Untracked &&
+		(w.logInv == 255 || w.logInv == int64(p.Proto)) {
+		w.logInvalid(p, m, r)
+	}
 	c.m.Decided(r, size)
 	pk.SetMark = false
 	pk.Verdict = datapath.Drop
@@ -273,6 +290,21 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	if r.Mark != pk.Mark {
 		pk.SetMark, pk.NewMark = true, r.Mark
 	}
+}
+
+// logInvalid logs a packet conntrack found invalid, as Linux does when
+// net.netfilter.nf_conntrack_log_invalid names its protocol
+// (nf_l4proto_log_invalid: "nf_ct_proto_N: REASON " and the packet as
+// nf_log_syslog prints it). The reason is hare's wording of the kernel's.
+// Allocates; only for the packets logged.
+func (w *Worker) logInvalid(p *packet.Parsed, m *engine.Meta, r *engine.Result) {
+	if w.log == nil {
+		return
+	}
+	prefix := fmt.Sprintf("nf_ct_proto_%d: %s ", p.Proto, r.CT.Reason)
+	ev := engine.LogEvent{Packet: p, Iifname: m.Iifname, Mark: m.Mark, Hook: engine.HookPrerouting,
+		Params: &engine.LogParams{Prefix: prefix, Level: 4}}
+	w.log.Warn("conntrack invalid", "line", string(ev.AppendText(nil)))
 }
 
 // verdict sets the verdict of pk, a packet the engine does not judge, and

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hare-fw/hare/datapath"
@@ -37,5 +39,28 @@ func TestWorkerMarks(t *testing.T) {
 		if h.port.verdicts[i] != datapath.Accept {
 			t.Errorf("packet %d: %v", i, h.port.verdicts[i])
 		}
+	}
+}
+
+// TestLogInvalid: with [conntrack] log_invalid naming a protocol (255: all),
+// packets conntrack finds invalid are logged as Linux logs them
+// ("nf_ct_proto_6: REASON " and the packet); other protocols and a zero
+// log_invalid log nothing. A reload changes it at once.
+func TestLogInvalid(t *testing.T) {
+	h := newHarness(t, "[conntrack]\ntcp_loose = 0\nlog_invalid = 6\n", rulesWeb)
+	ack := packet.TCPAck
+	h.send(tcpPkt(client, server, 41000, 443, 7, 9, ack))
+	if !strings.Contains(h.logs.String(), `line="nf_ct_proto_6: `) || !strings.Contains(h.logs.String(), "SRC=192.0.2.1 DST=198.51.100.7 ") {
+		t.Errorf("invalid TCP packet with log_invalid 6 not logged as Linux does:\n%s", h.logs.String())
+	}
+	h.logs.Reset()
+	h.write("hare.toml", "[ruleset]\nfile = \""+filepath.Join(h.dir, "rules.nft")+"\"\n[conntrack]\ntcp_loose = 0\nlog_invalid = 17\n")
+	if err := h.d.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	h.logs.Reset()
+	h.send(tcpPkt(client, server, 41001, 443, 7, 9, ack))
+	if strings.Contains(h.logs.String(), "nf_ct_proto") {
+		t.Errorf("invalid TCP packet logged with log_invalid 17 (UDP):\n%s", h.logs.String())
 	}
 }
