@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -380,4 +381,14 @@ func ParseQueues(s string) (first, last uint16, err error) {
 		return 0, 0, fmt.Errorf("%q: not a queue number or range such as \"0-3\" (0 to 65535)", s)
 	}
 	return uint16(f), uint16(l), nil
+}
+
+// WorkerCount returns the number of workers c asks for: [workers] count,
+// or one per CPU (GOMAXPROCS). NFQUEUE datapaths have one per queue
+// instead.
+func (c *Config) WorkerCount() int {
+	if c.Workers.Count > 0 {
+		return c.Workers.Count
+	}
+	return runtime.GOMAXPROCS(0)
 }
