@@ -1,0 +1,45 @@
+// Package daemon is `hare run`: the live firewall that puts the engine
+// and connection table of `hare replay` in the path of real traffic.
+//
+// # Pieces
+//
+//   - Config (config.go): the TOML file, with Linux's defaults; every
+//     mistake is a ConfigError with the file and line. Check validates a
+//     file and compiles its ruleset (hare run --check).
+//   - Daemon (daemon.go): one conntrack.Table, one engine.Engine, and one
+//     Worker per port of the datapath an Opener opened (NFQUEUE queues,
+//     AF_PACKET fanout sockets). New compiles; Start restores the table
+//     from [state] file, opens the datapath, the control socket and the
+//     metrics endpoint, and starts the workers and the reaper; Stop
+//     undoes it in the other order and saves the table.
+//   - Worker (worker.go): Read a batch, read the table clock once, decide
+//     every packet (decode, reassemble, engine.Engine.Packet, reject
+//     replies through Port.Inject, marks), Done. It allocates nothing per
+//     packet and takes no lock of its own; it counts into a
+//     metrics.Counters published once per batch.
+//   - Reload (reload.go): SIGHUP or POST /v1/reload; the new file and
+//     ruleset are checked whole, then swapped in (engine.Update and Swap,
+//     Table.SetSettings, the workers' policy); a refused one is logged
+//     with its position and counted. Connections are kept.
+//   - Logs (logsink.go): slog for the daemon, and the ruleset's log
+//     statements as the kernel's log lines; `log group N` also to
+//     rotating pcapng files. Trace (trace.go): the nft monitor trace
+//     stream of the control API, fed only while someone follows it.
+//
+// # Clock
+//
+// Connection times are in the table clock (clock.go): the wall clock at
+// start plus monotonic time since, so entries print as wall-clock times
+// and no clock step expires or immortalises them.
+//
+// # Fragments
+//
+// Behind NFQUEUE the kernel has usually reassembled (nf_defrag runs
+// before the queue whenever conntrack is loaded, as the notrack rules make
+// it); an AF_PACKET bridge reassembles IPv4 in the kernel too
+// (PACKET_FANOUT_FLAG_DEFRAG). What still arrives in fragments goes
+// through the worker's own defrag.Reassembler: a fragment passes while
+// its datagram is incomplete and the datagram's verdict falls on the
+// fragment that completes it; a refused datagram is remembered so that
+// its fragments stay refused (fragmem.go, DIFFERENCES.md).
+package daemon
