@@ -285,6 +285,7 @@ type Compiled struct {
 	tables   []table
 	objects  []*object // named counters, quotas, limits (objects.go)
 	objIndex map[objKey]*object
+	opts     Options // what Compile was given (ifindex.go)
 }
 
 // table is what the rules of one source table compile against: the chain
@@ -303,7 +304,11 @@ type table struct {
 // Compile keeps rs as the source of the result (see Update): the caller
 // must not change it afterwards; change a Clone instead.
 func Compile(rs *ruleset.Ruleset) (*Compiled, error) {
-	c := &Compiled{src: rs}
+	return compile(rs, Options{})
+}
+
+func compile(rs *ruleset.Ruleset, opts Options) (*Compiled, error) {
+	c := &Compiled{src: rs, opts: opts}
 	order := 0
 	for _, t := range rs.Tables {
 		if !t.Family.IsEvaluable() {
@@ -453,7 +458,7 @@ func (c *Compiled) compileRule(cc *chain, r *ruleset.Rule, index map[string]int3
 			}
 			cr.ops = append(cr.ops, o)
 		case *ruleset.Match:
-			cd, err := compileMatch(s, sets)
+			cd, err := compileMatch(s, sets, c.opts.Ifindex)
 			if err != nil {
 				return rule{}, err
 			}
@@ -577,7 +582,7 @@ func withImplicitDeps(cr rule, r *ruleset.Rule, fam ruleset.Family, sets map[str
 	}
 	ops := make([]op, 0, len(deps)+len(cr.ops))
 	for _, d := range deps {
-		cd, err := compileMatch(d.Match, sets)
+		cd, err := compileMatch(d.Match, sets, nil)
 		if err != nil {
 			return rule{}, err
 		}
@@ -609,7 +614,7 @@ func stmtKind(s ruleset.Stmt, _ ruleset.Stmt) string {
 	return sprintf("%T", s)
 }
 
-func compileMatch(m *ruleset.Match, sets map[string]*namedSet) (cond, error) {
+func compileMatch(m *ruleset.Match, sets map[string]*namedSet, ifx func(string) (int32, bool)) (cond, error) {
 	if cd, ok, err := setMatch(m, sets); ok {
 		return cd, err
 	}
@@ -628,7 +633,14 @@ func compileMatch(m *ruleset.Match, sets map[string]*namedSet) (cond, error) {
 	if !ok || st.f == fNone {
 		return cd, &Error{sel.Pos, unsupportedSelector(name)}
 	}
-	st, cd.arg = refineMatch(name, st, m.Y)
+	y := m.Y
+	if ifx != nil && (st.f == fIif || st.f == fOif) {
+		var err error
+		if y, err = resolveIfnames(y, ifx); err != nil {
+			return cd, err
+		}
+	}
+	st, cd.arg = refineMatch(name, st, y)
 	cd.f = st.f
 	if maskX != nil {
 		if st.t == tAddr4 || st.t == tAddr6 || st.t == tIfname {
@@ -640,7 +652,6 @@ func compileMatch(m *ruleset.Match, sets map[string]*namedSet) (cond, error) {
 		}
 		cd.hasMask, cd.mask = true, mk
 	}
-	y := m.Y
 	if ref, ok := y.(*ruleset.SetRef); ok {
 		return refMatch(cd, m, ref, st.t, sets)
 	}

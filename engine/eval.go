@@ -82,7 +82,19 @@ type Meta struct {
 	// arrival (`meta nftrace set 1` sets it on the way).
 	Trace   Tracer
 	Nftrace bool
+	// Iif and Oif are the interface indexes of the input and output
+	// devices and IifType and OifType their types (ARPHRD_*,
+	// dev->type), for meta iif, oif, iiftype and oiftype. A live
+	// datapath sets them; when both indexes are 0 (the replay) the
+	// devices are the replay's: ReplayIfindex, ReplayOifindex and
+	// ReplayIftype (fields_load.go).
+	Iif, Oif         int32
+	IifType, OifType uint16
 }
+
+// devices says whether the caller gave the packet's devices (Iif, Oif);
+// otherwise they are the replay's.
+func (m *Meta) devices() bool { return m.Iif != 0 || m.Oif != 0 }
 
 // IfName packs an interface name for Meta.Iifname.
 func IfName(s string) (b [16]byte) {

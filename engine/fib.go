@@ -130,6 +130,9 @@ func (cx *evalCtx) loadFib(f field, arg uint32) (u128, bool) {
 		return u128{}, true
 	}
 	if found {
+		if cx.m.devices() {
+			return u128{lo: uint64(uint32(cx.m.Iif))}, true
+		}
 		return u128{lo: ReplayIfindex}, true
 	}
 	return u128{}, true

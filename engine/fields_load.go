@@ -146,29 +146,46 @@ func (cx *evalCtx) loadMeta(f field) (u128, bool) {
 	// load.go); the output device exists on forward and postrouting only.
 	in := !(cx.hook == HookPostrouting && p.IPVersion == 4) && !cx.m.Output
 	out := cx.hook == HookForward || cx.hook == HookPostrouting || cx.hook == HookOutput
+	live := cx.m.devices()
 	switch f {
 	case fIif:
 		// nft_meta_store_ifindex stores 0 for no device.
-		if in {
-			return u128{lo: ReplayIfindex}, true
+		switch {
+		case !in:
+			return u128{}, true
+		case live:
+			return u128{lo: uint64(uint32(cx.m.Iif))}, true
 		}
-		return u128{}, true
+		return u128{lo: ReplayIfindex}, true
 	case fOif:
-		if out {
-			return u128{lo: ReplayOifindex}, true
+		switch {
+		case !out:
+			return u128{}, true
+		case live:
+			return u128{lo: uint64(uint32(cx.m.Oif))}, true
 		}
-		return u128{}, true
+		return u128{lo: ReplayOifindex}, true
 	case fIiftype:
 		// nft_meta_store_iftype fails for no device: NFT_BREAK. For a
 		// locally generated packet nft reads skb->dev, which is unset on
 		// output and the output device on postrouting (ip_output sets it
 		// first): testdata/output/kernel.txt.
 		if cx.m.Output {
-			return u128{lo: ReplayIftype}, cx.hook == HookPostrouting
+			return cx.devType(cx.m.OifType), cx.hook == HookPostrouting && (!live || cx.m.Oif != 0)
 		}
-		return u128{lo: ReplayIftype}, in
+		// A live input device that is gone (index 0) is no device.
+		return cx.devType(cx.m.IifType), in && (!live || cx.m.Iif != 0)
 	}
-	return u128{lo: ReplayIftype}, out
+	return cx.devType(cx.m.OifType), out && (!live || cx.m.Oif != 0)
+}
+
+// devType is t, a live device's type, or in the replay the replay's
+// device type.
+func (cx *evalCtx) devType(t uint16) u128 {
+	if cx.m.devices() {
+		return u128{lo: uint64(t)}
+	}
+	return u128{lo: ReplayIftype}
 }
 
 // pktType is the replay's skb->pkt_type: eth_type_trans derives it from

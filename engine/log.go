@@ -47,8 +47,13 @@ type LogEvent struct {
 	Params  *LogParams
 	// Local is set for a locally generated packet (Meta.Output): it has
 	// no input device and its output device is Oifname.
-	Local   bool
+	Local bool
+	// Oifname is the output device on the hooks that have one (forward,
+	// output, postrouting), empty elsewhere.
 	Oifname [16]byte
+	// NoInput says the hook has no input device (IPv4 postrouting, as
+	// for meta iifname): Iifname is empty and nf_log prints no MAC=.
+	NoInput bool
 }
 
 // LogSink receives log events; it runs on the packet path, so it must not
@@ -200,8 +205,16 @@ func (cx *evalCtx) log(lp *LogParams) {
 	}
 	ev := &cx.r.logEv
 	*ev = LogEvent{Packet: cx.p, Iifname: cx.m.Iifname, Mark: cx.mark, Hook: cx.hook, Params: lp}
-	if cx.m.Output {
+	switch {
+	case cx.m.Output:
 		ev.Iifname, ev.Oifname, ev.Local = [16]byte{}, cx.m.Oifname, true
+	case cx.hook == HookForward || cx.hook == HookPostrouting:
+		// nf_log_dump_packet_common prints the hook's devices: a
+		// forwarded packet has its output device from forward on.
+		ev.Oifname = cx.m.Oifname
+		if cx.hook == HookPostrouting && cx.p.IPVersion == 4 {
+			ev.Iifname, ev.NoInput = [16]byte{}, true
+		}
 	}
 	f(ev)
 }

@@ -28,15 +28,15 @@ func (ev *LogEvent) AppendText(b []byte) []byte {
 		b = append(b, c)
 	}
 	b = append(b, " OUT="...)
-	if ev.Local {
-		// A locally generated packet: no input device, so no MAC=
-		// either (nf_log_ip_packet dumps the MAC header only with one).
-		for _, c := range ev.Oifname {
-			if c == 0 {
-				break
-			}
-			b = append(b, c)
+	for _, c := range ev.Oifname {
+		if c == 0 {
+			break
 		}
+		b = append(b, c)
+	}
+	if ev.Local || ev.NoInput {
+		// No input device, so no MAC= either (nf_log_ip_packet dumps
+		// the MAC header only with one).
 		b = append(b, ' ')
 	} else {
 		b = append(b, " MAC= "...)

@@ -85,6 +85,12 @@ func (sp *slowPacket) moreField(words string) (v slowVal, typ string, ok, known 
 			pk = 2
 		}
 		return num(pk, "pkttype", true)
+	case "meta iif", "meta oif", "meta iiftype", "meta oiftype":
+		if sp.m.Iif != 0 || sp.m.Oif != 0 {
+			return sp.liveDevice(words)
+		}
+	}
+	switch words {
 	case "meta iif":
 		if sp.m.Output {
 			return slowVal{typ: "iif"}, "iif", true, true // no input device: index 0, no name
@@ -381,7 +387,7 @@ func moreLiteral(typ, s string) (uint64, bool) {
 		"presence":     {"missing": 0, "exists": 1},
 		"ct_dir":       {"original": 0, "reply": 1},
 		"dccp_type":    {"request": 0, "response": 1, "data": 2, "ack": 3},
-		"iftype":       {"ether": 1, "loopback": 772},
+		"iftype":       {"ether": 1, "loopback": 772, "ppp": 512},
 		"fib_oif":      {"missing": 0, "exists": 2}, // present: a device, whose index is never 0
 		"fib_addrtype": {"unicast": 1, "local": 2, "broadcast": 3, "anycast": 4, "multicast": 5},
 	}[typ][s]
@@ -433,5 +439,40 @@ func (sp *slowPacket) fib(w []string) (slowVal, string, bool, bool) {
 	if !found {
 		return slowVal{typ: "iif", num: 0, name: ""}, "fib_oif", true, true
 	}
-	return slowVal{typ: "iif", num: 2, name: strings.TrimRight(string(sp.m.Iifname[:]), "\x00")}, "fib_oif", true, true
+	idx := uint64(2) // the replay's device
+	if sp.m.Iif != 0 || sp.m.Oif != 0 {
+		idx = uint64(uint32(sp.m.Iif)) // the answer is the input device
+	}
+	return slowVal{typ: "iif", num: idx, name: strings.TrimRight(string(sp.m.Iifname[:]), "\x00")}, "fib_oif", true, true
+}
+
+// liveDevice reads meta iif, oif, iiftype or oiftype from the devices a
+// live datapath gave (Meta.Iif, Oif, IifType, OifType). The hook has an
+// input device unless the packet was made here or it is IPv4 postrouting
+// (ip_output), and an output device on forward, output and postrouting; a
+// missing device reads as index 0, and its type cannot be read at all.
+// A packet made here has skb->dev, the output device, on postrouting only.
+func (sp *slowPacket) liveDevice(words string) (slowVal, string, bool, bool) {
+	m := sp.m
+	hasIn := !m.Output && !(sp.hook == engine.HookPostrouting && sp.p.IPVersion == 4) && m.Iif != 0
+	hasOut := (sp.hook == engine.HookForward || sp.hook == engine.HookOutput || sp.hook == engine.HookPostrouting) && m.Oif != 0
+	idx := func(has bool, i int32) (slowVal, string, bool, bool) {
+		v := slowVal{typ: "iif", ifx: sp.ifx}
+		if has {
+			v.num = uint64(uint32(i))
+		}
+		return v, "iif", true, true
+	}
+	switch words {
+	case "meta iif":
+		return idx(hasIn, m.Iif)
+	case "meta oif":
+		return idx(hasOut, m.Oif)
+	case "meta iiftype":
+		if m.Output {
+			return slowVal{typ: "num", num: uint64(m.OifType)}, "iftype", hasOut && sp.hook == engine.HookPostrouting, true
+		}
+		return slowVal{typ: "num", num: uint64(m.IifType)}, "iftype", hasIn, true
+	}
+	return slowVal{typ: "num", num: uint64(m.OifType)}, "iftype", hasOut, true
 }

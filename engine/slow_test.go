@@ -30,6 +30,9 @@ type slowEngine struct {
 	started  bool
 	st       *slowState // stateful statements (slow_stmt_test.go)
 	lastMark uint32     // the last packet's mark after the ruleset
+	// ifx, when not nil, is the live system's interfaces by name: iif and
+	// oif names are indexes, and Meta's Iif, Oif and types are used.
+	ifx map[string]int32
 }
 
 type slowCounterKey struct {
@@ -116,11 +119,12 @@ type slowPacket struct {
 	hook      engine.Hook       // the hook whose chains run
 	now       int64
 	mark      uint32 // the packet's mark (meta mark set changes it)
+	ifx       map[string]int32
 }
 
 func (s *slowEngine) packet(p *packet.Parsed, m *engine.Meta, now int64) slowResult {
 	res := slowResult{verdict: engine.Accept}
-	sp := &slowPacket{p: p, m: m, state: "invalid", ct: s.ct, now: now, mark: m.Mark}
+	sp := &slowPacket{p: p, m: m, state: "invalid", ct: s.ct, now: now, mark: m.Mark, ifx: s.ifx}
 	defer func() { s.lastMark = sp.mark }()
 	if !s.started {
 		s.started, s.epoch, s.dyn = true, now, map[*ruleset.Set]*slowDyn{}
@@ -302,6 +306,7 @@ type slowVal struct {
 	addr netip.Addr
 	num  uint64
 	name string
+	ifx  map[string]int32 // iif: names are these indexes (live devices)
 }
 
 // field reads a selector; ok is false when the packet has no such field.
@@ -475,6 +480,9 @@ func member(v slowVal, x ruleset.Expr, typ string) bool {
 			}
 			return netip.MustParseAddr(x.Text) == v.addr
 		case "iif":
+			if i, ok := v.ifx[x.Text]; ok {
+				return uint64(i) == v.num
+			}
 			if _, err := strconv.ParseUint(x.Text, 0, 32); err != nil && x.Text != "exists" && x.Text != "missing" {
 				return x.Text == v.name
 			}

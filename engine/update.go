@@ -28,7 +28,11 @@ import (
 // the whole update with its position, as Compile does.
 func Update(prev *Compiled, rs *ruleset.Ruleset) (*Compiled, error) {
 	if prev == nil || prev.src == nil || !sameShape(prev.src, rs) {
-		c, err := Compile(rs)
+		var opts Options
+		if prev != nil {
+			opts = prev.opts
+		}
+		c, err := compile(rs, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -38,7 +42,7 @@ func Update(prev *Compiled, rs *ruleset.Ruleset) (*Compiled, error) {
 		return c, nil
 	}
 	c := &Compiled{src: rs, hooks: prev.hooks, chains: slices.Clone(prev.chains), tables: slices.Clone(prev.tables),
-		objects: prev.objects, objIndex: prev.objIndex}
+		objects: prev.objects, objIndex: prev.objIndex, opts: prev.opts}
 	jumps := false
 	for ti := range c.tables {
 		tk := &c.tables[ti]
