@@ -31,8 +31,13 @@ type Options struct {
 	Open Opener
 	// LogOutput receives the operational log (default os.Stderr).
 	LogOutput io.Writer
-	// IfName, when not nil, replaces the kernel's interface names (tests).
+	// IfName, when not nil, replaces the kernel's interface names (tests);
+	// IfType then gives their types (nil: the replay's, ARPHRD_NONE).
 	IfName func(int) (string, bool)
+	IfType func(int) (uint16, bool)
+	// Ifindex, when not nil, replaces the kernel's interface indexes by
+	// name, which `iif "NAME"` and `oif "NAME"` compile to (tests).
+	Ifindex func(string) (int32, bool)
 	// Now, when not nil, replaces the table clock (tests).
 	Now func() int64
 }
@@ -103,7 +108,7 @@ func Check(path string) (*Config, error) {
 	if err != nil {
 		return c, rulesetFileError(c, err)
 	}
-	if _, err := engine.Compile(rs); err != nil {
+	if _, err := engine.CompileWith(rs, compileOptions(&Options{})); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -119,6 +124,16 @@ func rulesetFileError(c *Config, err error) error {
 	return err
 }
 
+// compileOptions are the compiler's view of the live system: interface
+// names in rules resolve to the indexes they have now, as nft resolves
+// them when it loads a rule, and a name no interface has is refused.
+func compileOptions(o *Options) engine.Options {
+	if o.Ifindex != nil {
+		return engine.Options{Ifindex: o.Ifindex}
+	}
+	return engine.Options{Ifindex: kernelIfindex}
+}
+
 // New compiles c's ruleset and builds the connection table; nothing runs
 // yet.
 func New(c *Config, opt Options) (*Daemon, error) {
@@ -126,7 +141,7 @@ func New(c *Config, opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, rulesetFileError(c, err)
 	}
-	comp, err := engine.Compile(rs)
+	comp, err := engine.CompileWith(rs, compileOptions(&opt))
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +271,7 @@ func (d *Daemon) attach(dp datapath.Datapath) {
 	c := d.cfg.Load()
 	d.dp = dp
 	wc := workerConfig{eng: d.eng, now: d.now, batch: c.Workers.Batch, defrag: defragConfig(c.Conntrack),
-		ifName: d.opt.IfName, ifGen: &d.ifGen, pol: &d.pol, trace: d.trace, log: d.log, table: d.table}
+		ifDev: devResolver(&d.opt), ifGen: &d.ifGen, pol: &d.pol, trace: d.trace, log: d.log, table: d.table}
 	for i, p := range dp.Ports() {
 		wc.index = i
 		d.workers = append(d.workers, newWorker(p, wc))

@@ -49,7 +49,7 @@ func TestLogStatements(t *testing.T) {
 	h.d = d
 	h.port = newMemPort(nil, nil, 64)
 	h.w = newWorker(h.port, workerConfig{eng: d.eng, now: d.now, batch: 64, defrag: defragConfig(c.Conntrack),
-		ifName: func(int) (string, bool) { return "eth0", true }, ifGen: &d.ifGen, pol: &d.pol})
+		ifDev: testDev("eth0"), ifGen: &d.ifGen, pol: &d.pol})
 
 	h.send(tcpPkt(client, server, 40000, 22, 1, 0, packet.TCPSyn))
 	var rec struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hare-fw/hare/capture"
 	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/engine"
 	"github.com/hare-fw/hare/packet"
 )
 
@@ -154,7 +155,8 @@ func (d *memDatapath) opener() Opener {
 }
 
 // readCapture loads a capture as NFQUEUE would hand its packets over: the
-// IP packet alone (LinkIP), taken on the input hook from interface 1; a
+// IP packet alone (LinkIP), taken on the input hook from interface
+// engine.ReplayIfindex (the kernel oracle's kor0, see oracleDevices); a
 // frame without an IP header has L3 -1.
 func readCapture(t testing.TB, path string) (pkts []datapath.Packet, times []int64) {
 	t.Helper()
@@ -169,7 +171,7 @@ func readCapture(t testing.TB, path string) (pkts []datapath.Packet, times []int
 		n, err := r.ReadBatch(buf)
 		for _, cp := range buf[:n] {
 			p.Decode(cp.Data, cp.Link)
-			pk := datapath.Packet{Link: datapath.LinkIP, Hook: datapath.HookInput, InIf: 1, L3: -1}
+			pk := datapath.Packet{Link: datapath.LinkIP, Hook: datapath.HookInput, InIf: engine.ReplayIfindex, L3: -1}
 			if p.IPVersion != 0 {
 				pk.Data = append([]byte(nil), cp.Data[p.L3Off:]...)
 				pk.L3 = 0

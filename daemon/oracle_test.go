@@ -16,6 +16,7 @@ import (
 
 	"github.com/hare-fw/hare/capture"
 	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/engine"
 	"github.com/hare-fw/hare/packet"
 )
 
@@ -139,6 +140,22 @@ func replay(t *testing.T, rules, capPath string, extra ...string) (verdicts []st
 	return verdicts, counters, emitted
 }
 
+// oracleIfindex is the replay's namespace (lo, then the device every
+// packet arrives on, named ifname: engine.ReplayIfindex), in which the
+// rulesets' `iif "NAME"` resolve, as nft resolved them in the kernel
+// oracle's. A ruleset naming another device is refused, and left out.
+func oracleIfindex(ifname string) func(string) (int32, bool) {
+	return func(name string) (int32, bool) {
+		switch name {
+		case "lo":
+			return 1, true
+		case ifname:
+			return engine.ReplayIfindex, true
+		}
+		return 0, false
+	}
+}
+
 // live runs the capture's packets through a daemon with the ruleset and
 // returns the port (verdicts, injections) and the daemon.
 func live(t *testing.T, rules string, pkts []datapath.Packet, times []int64, ifname string) (*memPort, *Daemon) {
@@ -150,7 +167,7 @@ func live(t *testing.T, rules string, pkts []datapath.Packet, times []int64, ifn
 	port := newMemPort(pkts, times, 1)
 	dp := &memDatapath{ports: []*memPort{port}}
 	d, err := New(c, Options{Open: dp.opener(), LogOutput: io.Discard,
-		IfName: func(int) (string, bool) { return ifname, true }, Now: port.clock.Load})
+		IfName: func(int) (string, bool) { return ifname, true }, Ifindex: oracleIfindex(ifname), Now: port.clock.Load})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +229,7 @@ func matchReplay(t *testing.T, forward bool) {
 	var packets, held, rejects, rulesetsRun, realRun int
 	for _, rules := range rulesets {
 		if _, err := New(&Config{Ruleset: RulesetConfig{File: rules}, Log: LogConfig{Level: "info"}, Conntrack: DefaultConfig().Conntrack},
-			Options{LogOutput: io.Discard}); err != nil {
+			Options{LogOutput: io.Discard, Ifindex: oracleIfindex(ifname)}); err != nil {
 			t.Logf("%s: not compiled, left out: %s", filepath.Base(rules), strings.SplitN(err.Error(), "\n", 2)[0])
 			continue
 		}
@@ -278,8 +295,8 @@ func matchReplay(t *testing.T, forward bool) {
 		rulesetsRun, realRun, len(caps), packets, held, rejects)
 }
 
-// toForward makes the packets forwarded ones (HookForward, out of
-// interface 1), but for those to a multicast or broadcast address, which
+// toForward makes the packets forwarded ones (HookForward, out of the
+// replay's output interface, engine.ReplayOifindex), but for those to a multicast or broadcast address, which
 // the replay's topology delivers locally.
 func toForward(pkts []datapath.Packet) {
 	var p packet.Parsed
@@ -292,6 +309,6 @@ func toForward(pkts []datapath.Packet) {
 		if p.IPVersion != 0 && (p.Dst.IsMulticast() || p.Dst == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
 			continue
 		}
-		pk.Hook, pk.OutIf = datapath.HookForward, 1
+		pk.Hook, pk.OutIf = datapath.HookForward, engine.ReplayOifindex
 	}
 }

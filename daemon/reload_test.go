@@ -53,7 +53,7 @@ func newHarness(t *testing.T, config, rules string) *harness {
 	}
 	h.port = newMemPort(nil, nil, 64)
 	h.w = newWorker(h.port, workerConfig{eng: h.d.eng, now: h.d.now, batch: 64, defrag: defragConfig(c.Conntrack),
-		ifName: func(int) (string, bool) { return "eth0", true }, ifGen: &h.d.ifGen, pol: &h.d.pol,
+		ifDev: testDev("eth0"), ifGen: &h.d.ifGen, pol: &h.d.pol,
 		log: h.d.log, table: h.d.table})
 	return h
 }
@@ -241,7 +241,7 @@ func TestWorkerReadErrors(t *testing.T) {
 	port := newMemPort([]datapath.Packet{tcpPkt(client, server, 1, 22, 1, 0, packet.TCPSyn)}, nil, 1)
 	port.failN = 5
 	w := newWorker(port, workerConfig{eng: d.Engine(), now: d.Now, batch: 8, defrag: defragConfig(c.Conntrack),
-		ifName: func(int) (string, bool) { return "eth0", true }, pol: newPolicy(c), log: NewLogger(&log, "text", new(slog.LevelVar))})
+		ifDev: testDev("eth0"), pol: newPolicy(c), log: NewLogger(&log, "text", new(slog.LevelVar))})
 	var stop atomic.Bool
 	done := make(chan error)
 	go func() { done <- w.Run(&stop) }()

@@ -105,7 +105,7 @@ type workerConfig struct {
 	now    func() int64
 	batch  int
 	defrag defrag.Config
-	ifName func(int) (string, bool) // nil: ask the kernel
+	ifDev  func(int) (ifDev, bool) // nil: ask the kernel
 	ifGen  *atomic.Uint64
 	pol    *atomic.Pointer[policy]
 	trace  *control.TraceHub // nil: no trace stream
@@ -121,7 +121,7 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 		now:     c.now,
 		batch:   datapath.Batch{Pkts: make([]datapath.Packet, 0, c.batch)},
 		defrag:  defrag.New(c.defrag),
-		ifs:     newIfNames(c.ifName),
+		ifs:     newIfNames(c.ifDev),
 		ifGen:   c.ifGen,
 		reject:  make([]byte, 0, 1280),
 		pols:    c.pol,
@@ -251,8 +251,9 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 		p = &w.whole
 	}
 	m := &w.meta
-	m.Iifname = w.ifs.name(pk.InIf)
-	m.Oifname = w.ifs.name(pk.OutIf)
+	idev, odev := w.ifs.dev(pk.InIf), w.ifs.dev(pk.OutIf)
+	m.Iif, m.Iifname, m.IifType = int32(pk.InIf), idev.name, idev.typ
+	m.Oif, m.Oifname, m.OifType = int32(pk.OutIf), odev.name, odev.typ
 	m.Mark = pk.Mark
 	// A bridge forwards every frame; NFQUEUE says which hook it took the
 	// packet from. Engine.Packet runs the input path unless Forward or
