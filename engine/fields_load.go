@@ -142,9 +142,10 @@ func (cx *evalCtx) loadMeta(f field) (u128, bool) {
 		// one, and the replay decrypts nothing.
 		return u128{}, true
 	}
-	// The input device is missing on IPv4 postrouting (as for iifname,
-	// load.go); the output device exists on forward and postrouting only.
-	in := !(cx.hook == HookPostrouting && p.IPVersion == 4) && !cx.m.Output
+	// The hook's devices (nf_hook_state in and out): a packet made here
+	// has no input device (as for iifname, load.go); the output device
+	// exists on forward, output and postrouting only.
+	in := !cx.m.Output
 	out := cx.hook == HookForward || cx.hook == HookPostrouting || cx.hook == HookOutput
 	live := cx.m.devices()
 	switch f {
@@ -166,14 +167,17 @@ func (cx *evalCtx) loadMeta(f field) (u128, bool) {
 		}
 		return u128{lo: ReplayOifindex}, true
 	case fIiftype:
-		// nft_meta_store_iftype fails for no device: NFT_BREAK. For a
-		// locally generated packet nft reads skb->dev, which is unset on
-		// output and the output device on postrouting (ip_output sets it
-		// first): testdata/output/kernel.txt.
-		if cx.m.Output {
-			return cx.devType(cx.m.OifType), cx.hook == HookPostrouting && (!live || cx.m.Oif != 0)
+		// nft_meta_store_iftype fails for no device: NFT_BREAK. The
+		// device is skb->dev, not the hook's input device: the output
+		// device on postrouting (ip_output and ip6_output set it before
+		// the hook; for a forwarded packet too: daemon/
+		// TestDevicesMatchKernel), unset on output for a locally
+		// generated packet (engine/testdata/output/kernel.txt), the
+		// input device elsewhere. A live device that is gone (index 0)
+		// is no device.
+		if cx.hook == HookPostrouting {
+			return cx.devType(cx.m.OifType), !live || cx.m.Oif != 0
 		}
-		// A live input device that is gone (index 0) is no device.
 		return cx.devType(cx.m.IifType), in && (!live || cx.m.Iif != 0)
 	}
 	return cx.devType(cx.m.OifType), out && (!live || cx.m.Oif != 0)

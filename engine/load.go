@@ -61,10 +61,11 @@ func (cx *evalCtx) load(f field) (v u128, ok bool) {
 		return u128{lo: uint64(cx.mark)}, true
 	case fIifname:
 		// nft_meta_get_eval stores "" when the hook has no input device:
-		// IPv4 postrouting (ip_output passes no indev); ip6_output passes
-		// the input device of a forwarded packet.
-		// A locally generated packet has none on any hook (output.go).
-		if cx.hook == HookPostrouting && p.IPVersion == 4 || cx.m.Output {
+		// a locally generated packet has none on any hook (output.go).
+		// A forwarded one keeps its input device on postrouting in both
+		// families: ip_output and ip6_output pass the old skb->dev as
+		// indev (Linux 6.18: TestDevicesMatchKernel in daemon/).
+		if cx.m.Output {
 			return v, true
 		}
 		return ifnameBytes(&cx.m.Iifname), true

@@ -51,9 +51,6 @@ type LogEvent struct {
 	// Oifname is the output device on the hooks that have one (forward,
 	// output, postrouting), empty elsewhere.
 	Oifname [16]byte
-	// NoInput says the hook has no input device (IPv4 postrouting, as
-	// for meta iifname): Iifname is empty and nf_log prints no MAC=.
-	NoInput bool
 }
 
 // LogSink receives log events; it runs on the packet path, so it must not
@@ -210,11 +207,9 @@ func (cx *evalCtx) log(lp *LogParams) {
 		ev.Iifname, ev.Oifname, ev.Local = [16]byte{}, cx.m.Oifname, true
 	case cx.hook == HookForward || cx.hook == HookPostrouting:
 		// nf_log_dump_packet_common prints the hook's devices: a
-		// forwarded packet has its output device from forward on.
+		// forwarded packet has its output device from forward on, and
+		// keeps its input device on postrouting (load.go, fIifname).
 		ev.Oifname = cx.m.Oifname
-		if cx.hook == HookPostrouting && cx.p.IPVersion == 4 {
-			ev.Iifname, ev.NoInput = [16]byte{}, true
-		}
 	}
 	f(ev)
 }

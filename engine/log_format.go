@@ -34,7 +34,7 @@ func (ev *LogEvent) AppendText(b []byte) []byte {
 		}
 		b = append(b, c)
 	}
-	if ev.Local || ev.NoInput {
+	if ev.Local {
 		// No input device, so no MAC= either (nf_log_ip_packet dumps
 		// the MAC header only with one).
 		b = append(b, ' ')

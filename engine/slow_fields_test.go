@@ -448,13 +448,14 @@ func (sp *slowPacket) fib(w []string) (slowVal, string, bool, bool) {
 
 // liveDevice reads meta iif, oif, iiftype or oiftype from the devices a
 // live datapath gave (Meta.Iif, Oif, IifType, OifType). The hook has an
-// input device unless the packet was made here or it is IPv4 postrouting
-// (ip_output), and an output device on forward, output and postrouting; a
-// missing device reads as index 0, and its type cannot be read at all.
-// A packet made here has skb->dev, the output device, on postrouting only.
+// input device unless the packet was made here, and an output device on
+// forward, output and postrouting; a missing device reads as index 0, and
+// its type cannot be read at all. iiftype is skb->dev's type, which is
+// the output device on postrouting and none on output for a packet made
+// here.
 func (sp *slowPacket) liveDevice(words string) (slowVal, string, bool, bool) {
 	m := sp.m
-	hasIn := !m.Output && !(sp.hook == engine.HookPostrouting && sp.p.IPVersion == 4) && m.Iif != 0
+	hasIn := !m.Output && m.Iif != 0
 	hasOut := (sp.hook == engine.HookForward || sp.hook == engine.HookOutput || sp.hook == engine.HookPostrouting) && m.Oif != 0
 	idx := func(has bool, i int32) (slowVal, string, bool, bool) {
 		v := slowVal{typ: "iif", ifx: sp.ifx}
@@ -469,8 +470,8 @@ func (sp *slowPacket) liveDevice(words string) (slowVal, string, bool, bool) {
 	case "meta oif":
 		return idx(hasOut, m.Oif)
 	case "meta iiftype":
-		if m.Output {
-			return slowVal{typ: "num", num: uint64(m.OifType)}, "iftype", hasOut && sp.hook == engine.HookPostrouting, true
+		if sp.hook == engine.HookPostrouting {
+			return slowVal{typ: "num", num: uint64(m.OifType)}, "iftype", hasOut, true
 		}
 		return slowVal{typ: "num", num: uint64(m.IifType)}, "iftype", hasIn, true
 	}

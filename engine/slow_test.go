@@ -356,9 +356,6 @@ func (sp *slowPacket) field(words string) (v slowVal, typ string, ok bool) {
 		return num(uint64(sp.mark), "u32", true)
 	case "meta iifname":
 		name := strings.TrimRight(string(sp.m.Iifname[:]), "\x00")
-		if sp.hook == engine.HookPostrouting && p.IPVersion == 4 {
-			name = "" // ip_output hands postrouting no input device
-		}
 		if sp.m.Output {
 			name = "" // made here: no input device at all
 		}

@@ -99,15 +99,15 @@ func ID(n uint32) uint32 {
 // IfNames returns the interfaces a trace message of hook h carries (the
 // hook's state->in and state->out): the input interface on prerouting,
 // input and forward, the output interface on forward and postrouting;
-// IPv4 postrouting has no input device (ip_output), IPv6 postrouting has
-// the forwarded packet's (ip6_output).
-func IfNames(m *engine.Meta, h engine.Hook, ver uint8) (iif, oif string) {
+// postrouting has the forwarded packet's input device too, in both
+// families (ip_output and ip6_output pass it: daemon/TestDevicesMatchKernel).
+func IfNames(m *engine.Meta, h engine.Hook, _ uint8) (iif, oif string) {
 	name := func(b [16]byte) string { return strings.TrimRight(string(b[:]), "\x00") }
 	switch h {
 	case engine.HookForward:
 		return name(m.Iifname), name(m.Oifname)
 	case engine.HookPostrouting:
-		if ver == 6 {
+		if !m.Output {
 			iif = name(m.Iifname)
 		}
 		return iif, name(m.Oifname)
