@@ -143,7 +143,9 @@ func replay(t *testing.T, rules, capPath string, extra ...string) (verdicts []st
 // oracleIfindex is the replay's namespace (lo, then the device every
 // packet arrives on, named ifname: engine.ReplayIfindex), in which the
 // rulesets' `iif "NAME"` resolve, as nft resolved them in the kernel
-// oracle's. A ruleset naming another device is refused, and left out.
+// oracle's. The oracle's kor0 exists in the forward topology too, as a
+// device no packet arrives on (the rules-oracle rulesets name it). A
+// ruleset naming another device is refused, and left out.
 func oracleIfindex(ifname string) func(string) (int32, bool) {
 	return func(name string) (int32, bool) {
 		switch name {
@@ -151,6 +153,8 @@ func oracleIfindex(ifname string) func(string) (int32, bool) {
 			return 1, true
 		case ifname:
 			return engine.ReplayIfindex, true
+		case "kor0":
+			return 99, true
 		}
 		return 0, false
 	}
