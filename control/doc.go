@@ -34,6 +34,8 @@
 //	POST   /v1/conntrack/flush    conntrack -F: {"flushed": N}
 //	GET    /v1/conntrack/stats    conntrack -S and -C: Stats
 //	GET    /v1/conntrack/events   conntrack -E: NDJSON Records; events=NEW,UPDATE,DESTROY, a Filter, queue=N
+//	GET    /v1/conntrack/proc     /proc/net/nf_conntrack as text (ctfmt.WriteProc)
+//	GET    /v1/conntrack/proc-stat  /proc/net/stat/nf_conntrack as text (ctfmt.WriteProcStat)
 //	GET    /v1/ruleset            nft list ruleset|table|chain|set: family=, table=, chain=, set=,
 //	                              handles=1 (-a), stateless=1 (-s), format=json (-j); 404 if the part does not exist
 //	POST   /v1/ruleset            nft -f / nft add|insert|delete rule|element…: the body is nft source, applied

@@ -151,6 +151,8 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /v1/conntrack/flush", s.ctFlush)
 	m.HandleFunc("GET /v1/conntrack/stats", s.ctStats)
 	m.HandleFunc("GET /v1/conntrack/events", s.ctEvents)
+	m.HandleFunc("GET /v1/conntrack/proc", s.ctProc)
+	m.HandleFunc("GET /v1/conntrack/proc-stat", s.ctProcStat)
 	m.HandleFunc("GET /v1/ruleset", s.rulesList)
 	m.HandleFunc("POST /v1/ruleset", s.rulesApply)
 	m.HandleFunc("GET /v1/counters", s.rulesCounters)

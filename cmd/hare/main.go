@@ -6,6 +6,7 @@
 //	hare run -c FILE                 run the firewall
 //	hare ct COMMAND [options]        the running firewall's connections, as conntrack(8)
 //	hare nft [options] [cmds...]     the running firewall's ruleset, as nft(8)
+//	hare proc [FILE]                 the running firewall's connections, as /proc/net/nf_conntrack
 //	hare version                     print the version
 //	hare help [COMMAND]              print help
 //
@@ -44,6 +45,7 @@ func init() {
 		{name: "run", summary: "run the firewall (hare run -c hare.toml)", run: runRun, help: runUsage},
 		{name: "ct", summary: "list, delete and follow the running daemon's connections, as conntrack does", run: runCt, help: ctHelp},
 		{name: "nft", summary: "list and change the running daemon's ruleset, as nft does", run: runNft, help: nftHelp},
+		{name: "proc", summary: "print the running daemon's connections as /proc/net/nf_conntrack shows them", run: runProc, help: procHelp},
 		{name: "ruleset", summary: "check or print an nftables ruleset file", run: runRuleset, help: rulesetHelp},
 		{name: "version", summary: "print the version of this binary", run: runVersion},
 		{name: "help", summary: "print help about hare or a command", run: runHelp},
