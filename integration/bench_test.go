@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"math"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -41,6 +42,9 @@ func TestBenchLive(t *testing.T) {
 			for _, v := range []int{4, 6} {
 				r := benchRow{fw: fw.name(), v: v}
 				srv := e.tp.serverIP[v].String()
+				// Latency first, on an idle path: the floods leave queues
+				// behind them.
+				r.rttMedian, r.rttP99 = pingRTT(t, e.tp.client, v, e.tp.serverIP[v])
 				r.tcpBps = iperfTCP(t, e.tp.client, srv, secs)
 				h, isHare := fw.(*hareFW)
 				var before map[string]float64
@@ -51,7 +55,6 @@ func TestBenchLive(t *testing.T) {
 				if isHare {
 					r.workers = perWorker(before, h.metrics(), secs)
 				}
-				r.rttMedian, r.rttP99 = pingRTT(t, e.tp.client, v, e.tp.serverIP[v])
 				t.Logf("%s", r)
 				rows = append(rows, r)
 			}
@@ -111,7 +114,7 @@ func iperfTCP(t *testing.T, ns netns, srv string, secs int) float64 {
 		} `json:"end"`
 		Error string `json:"error"`
 	}
-	out, _ := ns.run("iperf3", "-J", "-c", srv, "-t", fmt.Sprint(secs))
+	out := iperf(ns, "-J", "-c", srv, "-t", fmt.Sprint(secs))
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Error != "" || res.End.SumReceived.BitsPerSecond == 0 {
 		t.Fatalf("iperf3 TCP to %s: %v %s\n%.2000s", srv, err, res.Error, out)
 	}
@@ -133,12 +136,27 @@ func iperfUDP(t *testing.T, ns netns, srv string, secs int) (pps, loss float64) 
 		} `json:"end"`
 		Error string `json:"error"`
 	}
-	out, _ := ns.run("iperf3", "-J", "-u", "-l", "64", "-b", "0", "-c", srv, "-t", fmt.Sprint(secs))
+	out := iperf(ns, "-J", "-u", "-l", "64", "-b", "0", "-c", srv, "-t", fmt.Sprint(secs))
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Error != "" || res.End.Sum.Packets == 0 {
-		t.Fatalf("iperf3 UDP to %s: %v %s\n%.2000s", srv, err, res.Error, out)
+		// The flood can starve iperf3's own TCP control connection: a
+		// result in itself, recorded as such.
+		t.Logf("iperf3 UDP to %s failed: %v %s", srv, err, res.Error)
+		return math.NaN(), math.NaN()
 	}
 	s := res.End.Sum
 	return (s.Packets - s.LostPackets) / s.Seconds, s.LostPercent
+}
+
+// iperf runs the iperf3 client, again (up to 5 times, a second apart)
+// while the server still finishes the previous test ("the server is busy").
+func iperf(ns netns, args ...string) string {
+	for i := 0; ; i++ {
+		out, _ := ns.run("iperf3", args...)
+		if i == 4 || !strings.Contains(out, "server is busy") {
+			return out
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 var rttRE = regexp.MustCompile(`time=([0-9.]+) ms`)
@@ -147,6 +165,8 @@ var rttRE = regexp.MustCompile(`time=([0-9.]+) ms`)
 // percentile round-trip times in milliseconds.
 func pingRTT(t *testing.T, ns netns, v int, dst interface{ String() string }) (median, p99 float64) {
 	t.Helper()
+	// One ping first, so that neighbour discovery is not measured.
+	ns.run("ping", fmt.Sprintf("-%d", v), "-c", "1", "-W", "1", dst.String())
 	out, err := ns.run("ping", fmt.Sprintf("-%d", v), "-c", "100", "-i", "0.01", "-W", "1", dst.String())
 	if err != nil {
 		t.Fatalf("ping: %v", err)

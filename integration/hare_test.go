@@ -36,6 +36,9 @@ func (h *hareFW) missing(t *testing.T) string {
 	if !hareHas(t, "run") {
 		return "hare run not available yet: `hare help` lists no run command"
 	}
+	if _, err := exec.LookPath("iptables"); h.datapath == "nfqueue" && err != nil {
+		return "the nfqueue datapath installs iptables NFQUEUE rules: apt-get install iptables"
+	}
 	return ""
 }
 

@@ -49,10 +49,10 @@ func TestProof(t *testing.T) {
 						t.Run("reload-sighup", func(t *testing.T) { e.testReload(t, v, "sighup") })
 						t.Run("reload-api", func(t *testing.T) { e.testReload(t, v, "api") })
 						t.Run("reload-nft-f", func(t *testing.T) { e.testReload(t, v, "nft") })
+						t.Run("restart", func(t *testing.T) { e.testRestart(t, v) })
 					} else {
 						t.Run("reload", func(t *testing.T) { e.testReload(t, v, "nft -f") })
 					}
-					t.Run("restart", func(t *testing.T) { e.testRestart(t, v) })
 				})
 			}
 		})

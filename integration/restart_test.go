@@ -13,10 +13,7 @@ import (
 // segment is then a new flow from the server side and the client's next
 // ACK a new flow without a SYN, both dropped by the ruleset.
 func (e *env) testRestart(t *testing.T, v int) {
-	h, ok := e.fw.(*hareFW)
-	if !ok {
-		t.Skip("the kernel has no daemon to restart (its flows die with conntrack -D: ct-delete)")
-	}
+	h := e.fw.(*hareFW)
 	srv := e.tp.serverIP[v]
 	hold := func(lport int) *proc {
 		hb := startRole(t, e.tp.client, "client", "hold", hostPort(srv, portHeartbeat), fmt.Sprint(lport))
