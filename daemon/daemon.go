@@ -220,6 +220,9 @@ func (d *Daemon) Start() error {
 	if d.opt.Open == nil {
 		return errors.New("no datapath opener")
 	}
+	if c.Datapath.Kind == "nfqueue" && c.Workers.Count > 0 {
+		d.log.Warn("workers.count is for afpacket; nfqueue has one worker per queue", "queues", c.Datapath.Queues)
+	}
 	d.restore(c.State.File)
 	dp, err := d.opt.Open(c, d.log)
 	if err != nil {
