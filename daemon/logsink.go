@@ -44,7 +44,7 @@ func NewLogger(w io.Writer, format string, lv *slog.LevelVar) *slog.Logger {
 // logSink receives the ruleset's log statements (engine.SetLogSink) from
 // every worker at once. A syslog-style log (no group) becomes a slog
 // record whose message is the line Linux's nf_log_syslog would write; a
-// `log group N` (nfnetlink_log) becomes a record too, and, with [log]
+// `log group N` (nfnetlink_log) becomes a debug record, and, with [log]
 // pcap_dir, the packet is appended to that group's pcapng file.
 //
 // Logging allocates (slog records, the line's string); a ruleset that logs
@@ -79,7 +79,9 @@ func (s *logSink) event(ev *engine.LogEvent) {
 	line := ev.AppendText((*bp)[:0])
 	lp := ev.Params
 	if lp.HasGroup {
-		s.log.Info("nflog", "group", lp.Group, "line", string(line))
+		// nfnetlink_log, not syslog: the kernel writes no log line
+		// for it, so neither does hare above debug level.
+		s.log.Debug("nflog", "group", lp.Group, "line", string(line))
 		if s.pcaps != nil {
 			data := ev.Packet.IP()
 			if lp.Snaplen != 0 && int(lp.Snaplen) < len(data) {

@@ -34,7 +34,7 @@ func TestLogStatements(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.write("rules.nft", rulesLog)
-	h.write("hare.toml", fmt.Sprintf("[ruleset]\nfile = %q\n[log]\nformat = \"json\"\npcap_dir = %q\npcap_rotate_bytes = 4096\npcap_keep = 2\n",
+	h.write("hare.toml", fmt.Sprintf("[ruleset]\nfile = %q\n[log]\nformat = \"json\"\nlevel = \"debug\"\npcap_dir = %q\npcap_rotate_bytes = 4096\npcap_keep = 2\n",
 		filepath.Join(h.dir, "rules.nft"), pcaps))
 	c, err := LoadConfig(filepath.Join(h.dir, "hare.toml"))
 	if err != nil {
