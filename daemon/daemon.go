@@ -164,6 +164,9 @@ func New(c *Config, opt Options) (*Daemon, error) {
 	d.eng = engine.New(d.table, comp)
 	d.sink = &logSink{log: d.log, now: d.now}
 	if c.Log.PcapDir != "" {
+		if err := os.MkdirAll(c.Log.PcapDir, 0o750); err != nil {
+			return nil, fmt.Errorf("%s: log.pcap_dir: %w", c.Path, err)
+		}
 		d.sink.pcaps = newPcapGroups(c.Log.PcapDir, c.Log.PcapRotateBytes, c.Log.PcapKeep)
 	}
 	d.eng.SetLogSink(d.sink.event)

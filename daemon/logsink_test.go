@@ -29,10 +29,7 @@ const rulesLog = `table inet fw {
 // old files.
 func TestLogStatements(t *testing.T) {
 	h := &harness{t: t, dir: t.TempDir()}
-	pcaps := filepath.Join(h.dir, "pcap")
-	if err := os.Mkdir(pcaps, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	pcaps := filepath.Join(h.dir, "pcap", "groups") // created by New
 	h.write("rules.nft", rulesLog)
 	h.write("hare.toml", fmt.Sprintf("[ruleset]\nfile = %q\n[log]\nformat = \"json\"\nlevel = \"debug\"\npcap_dir = %q\npcap_rotate_bytes = 4096\npcap_keep = 2\n",
 		filepath.Join(h.dir, "rules.nft"), pcaps))
