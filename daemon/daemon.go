@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,6 +226,12 @@ func (d *Daemon) Start() error {
 	}
 	if c.Datapath.Kind == "nfqueue" && c.Workers.Count > 0 {
 		d.log.Warn("workers.count is for afpacket; nfqueue has one worker per queue", "queues", c.Datapath.Queues)
+	}
+	if f := c.State.File; f != "" {
+		// Found out now, not when the table is to be saved at stop.
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			return fmt.Errorf("%s: state.file: %w", c.Path, err)
+		}
 	}
 	d.restore(c.State.File)
 	dp, err := d.opt.Open(c, d.log)

@@ -58,7 +58,7 @@ func runDaemon(t *testing.T, cfgPath string, now *atomic.Int64, pkts ...datapath
 // restart are still established after it.
 func TestRestartKeepsConnections(t *testing.T) {
 	h := &harness{t: t, dir: t.TempDir()}
-	state := filepath.Join(h.dir, "ct.state")
+	state := filepath.Join(h.dir, "state", "ct.state") // its directory is created by Start
 	h.write("rules.nft", rulesStateful)
 	h.write("hare.toml", "[ruleset]\nfile = \""+filepath.Join(h.dir, "rules.nft")+"\"\n[state]\nfile = \""+state+"\"\n[control]\nsocket = \"\"\n")
 	cfg := filepath.Join(h.dir, "hare.toml")
@@ -102,7 +102,7 @@ func TestRestartKeepsConnections(t *testing.T) {
 
 	// A corrupt file is refused whole, logged, and moved aside; the
 	// daemon starts empty.
-	h.write("ct.state", "HARE-CT\x00garbage")
+	h.write(filepath.Join("state", "ct.state"), "HARE-CT\x00garbage")
 	v, log = runDaemon(t, cfg, &h.now, reply)
 	if v[0] != datapath.Drop {
 		t.Errorf("reply after a corrupt state file: %v, want drop", v[0])
