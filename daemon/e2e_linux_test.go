@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,7 +90,9 @@ file = %q
 socket = %q
 `, rules, state, sock))
 
-	h := startHare(t, n.fw, bin, cfg)
+	// systemd's side of Type=notify: a datagram socket in $NOTIFY_SOCKET.
+	notes := listenNotify(t, filepath.Join(dir, "notify.sock"))
+	h := startHare(t, n.fw, bin, cfg, "NOTIFY_SOCKET="+notes.path)
 	h.waitLog(t, `"msg":"started"`)
 
 	// Allowed: client to server, ping and ping6.
@@ -163,6 +166,12 @@ socket = %q
 	h.stop(t)
 	if !strings.Contains(h.log(), `"msg":"connection table saved"`) {
 		t.Fatalf("no state saved:\n%s", h.log())
+	}
+	// sd_notify: ready, each SIGHUP as reloading then ready again (the
+	// API reload is not systemd's), stopping.
+	want := "READY=1 RELOADING=1 READY=1 RELOADING=1 READY=1 STOPPING=1"
+	if got := notes.wait(6); got != want {
+		t.Errorf("sd_notify messages %q, want %q", got, want)
 	}
 	h = startHare(t, n.fw, bin, cfg)
 	h.waitLog(t, `"msg":"connection table restored"`)
@@ -309,10 +318,11 @@ func (h *hareProc) log() string {
 	return h.buf.String()
 }
 
-func startHare(t *testing.T, ns, bin, cfg string) *hareProc {
+func startHare(t *testing.T, ns, bin, cfg string, env ...string) *hareProc {
 	t.Helper()
 	h := &hareProc{done: make(chan error, 1)}
 	h.cmd = exec.Command("ip", "netns", "exec", ns, bin, "run", "-c", cfg)
+	h.cmd.Env = append(os.Environ(), env...)
 	h.cmd.Stdout, h.cmd.Stderr = h, h
 	if err := h.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -487,5 +497,52 @@ func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// notifySocket receives sd_notify datagrams, as systemd does for a
+// Type=notify unit.
+type notifySocket struct {
+	path string
+	mu   sync.Mutex
+	msgs []string
+}
+
+func listenNotify(t *testing.T, path string) *notifySocket {
+	t.Helper()
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ns := &notifySocket{path: path}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			ns.mu.Lock()
+			ns.msgs = append(ns.msgs, string(buf[:n]))
+			ns.mu.Unlock()
+		}
+	}()
+	return ns
+}
+
+// wait returns the messages, space-separated, once n have come (or after
+// a deadline for a hung test).
+func (ns *notifySocket) wait(n int) string {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ns.mu.Lock()
+		got := strings.Join(ns.msgs, " ")
+		enough := len(ns.msgs) >= n
+		ns.mu.Unlock()
+		if enough || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
