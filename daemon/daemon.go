@@ -238,18 +238,22 @@ func (d *Daemon) Start() error {
 	if err != nil {
 		return fmt.Errorf("datapath %s: %w", c.Datapath.Kind, err)
 	}
+	// The workers exist before the control API and the metrics do (they
+	// read them); they run once everything is up.
+	d.attach(dp)
 	if err := d.listenControl(c); err != nil {
-		dp.Close()
+		d.detach()
 		return fmt.Errorf("control socket: %w", err)
 	}
 	if err := d.listenMetrics(c); err != nil {
 		if d.ctl != nil {
 			d.ctl.Close()
+			d.ctl = nil
 		}
-		dp.Close()
+		d.detach()
 		return fmt.Errorf("metrics endpoint: %w", err)
 	}
-	d.attach(dp)
+	d.run()
 	d.log.Info("started", "datapath", dp.Name(), "workers", len(d.workers), "ruleset", c.Ruleset.File,
 		"conntrack_max", maxOf(c.Conntrack))
 	return nil
@@ -279,7 +283,13 @@ func (d *Daemon) restore(path string) {
 
 func maxOf(s *conntrack.Settings) int64 { v, _ := s.Get("max"); return v }
 
-// attach starts the workers on dp's ports and the reaper.
+// detach undoes attach when Start fails before the workers run.
+func (d *Daemon) detach() {
+	d.dp.Close()
+	d.dp, d.workers = nil, nil
+}
+
+// attach makes one worker per port of dp; run starts them.
 func (d *Daemon) attach(dp datapath.Datapath) {
 	c := d.cfg.Load()
 	d.dp = dp
@@ -289,6 +299,11 @@ func (d *Daemon) attach(dp datapath.Datapath) {
 		wc.index = i
 		d.workers = append(d.workers, newWorker(p, wc))
 	}
+}
+
+// run starts the workers and the reaper.
+func (d *Daemon) run() {
+	c := d.cfg.Load()
 	for _, w := range d.workers {
 		d.wg.Add(1)
 		go func() {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -80,5 +81,32 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	if l := got["node_nf_conntrack_entries_limit"]; l != "262144" {
 		t.Errorf("node_nf_conntrack_entries_limit = %q, want 262144 (max)", l)
+	}
+}
+
+// TestStartFailure: an endpoint that cannot listen fails Start with the
+// reason, closes the datapath it opened (removing its kernel rules), and
+// leaves a daemon that Stop handles.
+func TestStartFailure(t *testing.T) {
+	c := DefaultConfig()
+	c.Ruleset.File = filepath.Join("..", "testdata", "rules-oracle", "strict_host.nft")
+	c.Control.Socket = filepath.Join(t.TempDir(), "control.sock")
+	c.Metrics.Listen = "256.0.0.1:1"
+	dp := &memDatapath{ports: []*memPort{newMemPort(nil, nil, 1)}}
+	d, err := New(c, Options{Open: dp.opener(), LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(); err == nil || !strings.Contains(err.Error(), "metrics endpoint") {
+		t.Fatalf("Start: %v, want a metrics endpoint error", err)
+	}
+	if !dp.closed {
+		t.Error("the datapath was left open")
+	}
+	if _, err := os.Stat(c.Control.Socket); err == nil {
+		t.Error("the control socket was left behind")
+	}
+	if err := d.Stop(); err != nil {
+		t.Errorf("Stop after a failed Start: %v", err)
 	}
 }
