@@ -76,6 +76,7 @@ type Daemon struct {
 	wg          sync.WaitGroup
 	reapEnd     chan struct{}
 	stopped     bool
+	restored    bool            // Start has restored the saved table (Stop may save it)
 	ctl         *control.Server // nil: no control socket
 	metricsSrv  *http.Server    // nil: no metrics endpoint
 	metricsAddr string
@@ -234,6 +235,7 @@ func (d *Daemon) Start() error {
 		}
 	}
 	d.restore(c.State.File)
+	d.restored = true
 	dp, err := d.opt.Open(c, d.log)
 	if err != nil {
 		return fmt.Errorf("datapath %s: %w", c.Datapath.Kind, err)
@@ -363,7 +365,9 @@ func (d *Daemon) Stop() error {
 	if d.sink.pcaps != nil {
 		d.sink.pcaps.close()
 	}
-	if f := d.cfg.Load().State.File; f != "" {
+	if f := d.cfg.Load().State.File; f != "" && d.restored {
+		// Only once Start restored (or found no) saved table: before
+		// that, the empty table would overwrite the saved one.
 		// After the drain: no packet changes the table any more.
 		n, serr := d.table.SaveFile(f, d.now())
 		if serr != nil {

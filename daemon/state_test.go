@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,5 +113,31 @@ func TestRestartKeepsConnections(t *testing.T) {
 	}
 	if _, err := os.Stat(state + ".bad"); err != nil {
 		t.Errorf("corrupt state file not moved aside: %v", err)
+	}
+}
+
+// TestStopBeforeStart: a daemon stopped before Start restored its table
+// leaves the saved table alone (it would overwrite it with an empty one).
+func TestStopBeforeStart(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "ct.state")
+	if err := os.WriteFile(state, []byte("saved"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.Ruleset.File = filepath.Join("..", "testdata", "rules-oracle", "strict_host.nft")
+	c.State.File = state
+	d, err := New(c, Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(); err == nil {
+		t.Fatal("Start without an opener succeeded")
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(state); err != nil || string(b) != "saved" {
+		t.Errorf("state file after Stop before a restore: %q, %v", b, err)
 	}
 }
