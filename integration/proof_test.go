@@ -50,6 +50,7 @@ func TestProof(t *testing.T) {
 						t.Run("reload-api", func(t *testing.T) { e.testReload(t, v, "api") })
 						t.Run("reload-nft-f", func(t *testing.T) { e.testReload(t, v, "nft") })
 						t.Run("restart", func(t *testing.T) { e.testRestart(t, v) })
+						t.Run("crash-fails-closed", func(t *testing.T) { e.testCrash(t, v) })
 					} else {
 						t.Run("reload", func(t *testing.T) { e.testReload(t, v, "nft -f") })
 					}

@@ -52,3 +52,25 @@ func (e *env) testRestart(t *testing.T, v int) {
 		t.Errorf("without the state file the connection still delivers after the restart: %s", l)
 	}
 }
+
+// testCrash: the firewall fails closed when the daemon dies without
+// cleaning up (SIGKILL): the nfqueue rules stay installed without
+// --queue-bypass (fail_open = false), so the kernel drops what it cannot
+// queue; nothing bridges the afpacket veths. An allowed new flow and a new
+// inbound one both time out; after a start, allowed traffic flows again.
+func (e *env) testCrash(t *testing.T, v int) {
+	h := e.fw.(*hareFW)
+	cl, srv := e.tp.clientIP[v], e.tp.serverIP[v]
+	h.proc.kill()
+	if r := roleResult(t, e.tp.client, "client", "udp", hostPort(srv, portEcho)); r.Kind != "timeout" {
+		t.Errorf("allowed UDP echo while hare is dead: want a timeout (fail closed), got %+v", r)
+	}
+	if r := roleResult(t, e.tp.server, "client", "tcp", hostPort(cl, portInbound)); r.Kind != "timeout" {
+		t.Errorf("new inbound TCP while hare is dead: want a timeout (fail closed), got %+v", r)
+	}
+	os.Remove(h.stateFile())
+	h.run(t)
+	if r := roleResult(t, e.tp.client, "client", "udp", hostPort(srv, portEcho)); !r.OK {
+		t.Errorf("UDP echo after hare started again: %+v", r)
+	}
+}
