@@ -215,7 +215,7 @@ rm -f "$rules_log"
 # client namespace through a firewall namespace to a server namespace and
 # asserts what arrives: first through the kernel's own nftables (the
 # baseline that validates the tests), then through `hare run` with each
-# datapath. Root only (about 2 minutes); installs iputils-ping, iperf3 and
+# datapath. Root only (about 2.5 minutes); installs iputils-ping, iperf3 and
 # iptables when missing. Tests whose hare pieces are missing skip and are
 # listed here.
 integ_log=$(mktemp)
