@@ -22,6 +22,18 @@
 // host draws an ICMPv6 Packet Too Big (ICMP fragmentation needed for IPv4)
 // about an existing flow.
 //
+// TestProof asserts, for each firewall and IP version: allowed flows and
+// their replies pass (a 1 MiB HTTP answer, UDP echo, ping); new flows from
+// the server are dropped; reject answers with a TCP RST and an ICMP port
+// unreachable; a 200 kB POST to the far host succeeds through PMTU
+// discovery; a Packet Too Big about an existing flow reaches the client and
+// a spoofed one does not; the table counts ping -c 5 exactly; deleting a
+// flow from the table kills it; a UDP stream loses nothing across reloads.
+// For hare also: reload by SIGHUP, by POST /v1/reload and by hare nft -f; a
+// restart keeps a connection alive with the state file and kills it
+// without; a killed daemon fails closed. TestConntrackListMatchesKernel
+// compares hare ct -L with conntrack -L over the same flows.
+//
 // Programs in namespaces are this test binary run again with
 // HARE_INTEG_ROLE set (see roles_test.go), under `ip netns exec`.
 //
