@@ -102,7 +102,7 @@ func udpTo(src, dst string) []byte {
 // accepted leaves one; oifname is the output interface there.
 func TestForwardConfirm(t *testing.T) {
 	c, err := compileString(`table inet f {
-	chain fwd {
+	chain fw {
 		type filter hook forward priority filter; policy accept;
 		iifname "lan" oifname "wan" counter
 	}
@@ -216,7 +216,7 @@ func TestDifferentialForward(t *testing.T) {
 // allocate nothing.
 func TestTraceOffForwardNoAllocs(t *testing.T) {
 	c, err := compileString(`table inet f {
-	chain fwd {
+	chain fw {
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
 		iifname "lan" oifname "wan" accept

@@ -253,8 +253,8 @@ func (p *parser) command() *Command {
 		p.tableCmd(c)
 	case "chain":
 		c.Family = p.family()
-		c.Table = p.ident()
-		c.Chain = p.ident()
+		c.Table = p.nameIdent("")
+		c.Chain = p.nameIdent("")
 		ch := &Chain{Pos: t.pos, Name: c.Chain}
 		if p.acceptPunct("{") {
 			p.chainBody(ch)
@@ -262,8 +262,8 @@ func (p *parser) command() *Command {
 		c.ChainBody = ch
 	case "rule":
 		c.Family = p.family()
-		c.Table = p.ident()
-		c.Chain = p.ident()
+		c.Table = p.nameIdent("")
+		c.Chain = p.nameIdent("")
 		for {
 			switch {
 			case p.acceptWord("handle"), p.acceptWord("position"):
@@ -281,15 +281,15 @@ func (p *parser) command() *Command {
 		}
 	case "set", "map":
 		c.Family = p.family()
-		c.Table = p.ident()
-		c.Name = p.ident()
+		c.Table = p.nameIdent("")
+		c.Name = p.nameIdent("")
 		if p.acceptPunct("{") {
 			c.Set = p.setBody(t.pos, c.Name, k.text == "map")
 		}
 	case "element":
 		c.Family = p.family()
-		c.Table = p.ident()
-		c.Name = p.ident()
+		c.Table = p.nameIdent("")
+		c.Name = p.nameIdent("")
 		c.Elems = p.setExpr().Elems
 	case "counter", "quota", "limit", "ct", "synproxy", "secmark", "flowtable":
 		kind := k.text
@@ -298,8 +298,8 @@ func (p *parser) command() *Command {
 		}
 		c.Kind = kind
 		c.Family = p.family()
-		c.Table = p.ident()
-		c.Name = p.ident()
+		c.Table = p.nameIdent("")
+		c.Name = p.nameIdent(kind)
 		o := &Object{Pos: t.pos, Kind: kind, Name: c.Name}
 		if p.acceptPunct("{") {
 			p.objectBody(o)
@@ -328,7 +328,7 @@ func (p *parser) tableCmd(c *Command) {
 	if t := p.peek(); t.kind == tokString && t.text == "" {
 		p.unexpected(t, "string")
 	}
-	c.Table = p.ident()
+	c.Table = p.nameIdent("")
 	tb := &Table{Pos: c.Pos, Family: c.Family, Name: c.Table}
 	c.TableBody = tb
 	if p.acceptPunct("{") {
@@ -349,13 +349,13 @@ func (p *parser) tableBody(tb *Table) {
 		c := &Command{Pos: t.pos, Kind: t.text, Family: tb.Family, Table: tb.Name, Index: -1}
 		switch t.text {
 		case "chain":
-			c.Chain = p.ident()
+			c.Chain = p.nameIdent("")
 			ch := &Chain{Pos: t.pos, Name: c.Chain}
 			p.expectPunct("{")
 			p.chainBody(ch)
 			c.ChainBody = ch
 		case "set", "map":
-			c.Name = p.ident()
+			c.Name = p.nameIdent("")
 			p.expectPunct("{")
 			c.Set = p.setBody(t.pos, c.Name, t.text == "map")
 		case "flags":
@@ -375,7 +375,7 @@ func (p *parser) tableBody(tb *Table) {
 				kind = "ct " + p.ident()
 			}
 			c.Kind = kind
-			c.Name = p.ident()
+			c.Name = p.nameIdent(kind)
 			o := &Object{Pos: t.pos, Kind: kind, Name: c.Name}
 			p.expectPunct("{")
 			p.objectBody(o)

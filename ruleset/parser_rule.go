@@ -31,7 +31,7 @@ func (p *parser) stmt() Stmt {
 	if t.kind == tokWord {
 		switch {
 		case verdictWords[t.text]:
-			return &VerdictStmt{p.verdict()}
+			return &VerdictStmt{p.verdict("'{'")}
 		case t.text == "counter":
 			p.i++
 			s := &CounterStmt{Pos: t.pos}
@@ -129,11 +129,14 @@ func (p *parser) raw() Stmt {
 	}
 }
 
-func (p *parser) verdict() Verdict {
+// verdict reads a verdict; want is what nft's message says it expected
+// instead of a keyword as a jump or goto target: '{' in a statement (an
+// anonymous chain could follow), "string or '$'" in a map's data.
+func (p *parser) verdict(want string) Verdict {
 	t := p.next()
 	v := Verdict{Pos: t.pos, Kind: t.text}
 	if t.text == "jump" || t.text == "goto" {
-		v.Chain = p.ident()
+		v.Chain = p.targetIdent(want)
 	}
 	return v
 }
@@ -379,7 +382,7 @@ func (p *parser) primary() Expr {
 		}
 	case tokWord:
 		if verdictWords[t.text] {
-			v := p.verdict()
+			v := p.verdict("string or '$'")
 			return &v
 		}
 		p.i++
@@ -432,7 +435,7 @@ func (p *parser) setExpr() *SetExpr {
 			p.skipNL()
 			v := p.concatExpr()
 			if vv, ok := v.(*Value); ok && (vv.Text == "jump" || vv.Text == "goto") {
-				v = &Verdict{Pos: vv.Pos, Kind: vv.Text, Chain: p.ident()}
+				v = &Verdict{Pos: vv.Pos, Kind: vv.Text, Chain: p.targetIdent("string or '$'")}
 			}
 			x = &MapElem{Pos: x.Position(), Key: x, Val: v}
 		}
