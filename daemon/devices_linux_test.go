@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,10 +13,13 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hare-fw/hare/control"
 	"github.com/hare-fw/hare/datapath"
 	"github.com/hare-fw/hare/engine"
 	pt "github.com/hare-fw/hare/packet/packettest"
@@ -28,6 +33,8 @@ const devRules = `table inet t {
 		type filter hook prerouting priority raw; policy accept;
 		ip saddr 10.1.0.2 icmp type echo-request meta mark set 0x42
 		ip6 saddr fd01::2 icmpv6 type echo-request meta mark set 0x42
+		meta mark 0x42 meta nftrace set 1
+		udp dport 9 meta nftrace set 1
 	}
 	chain in {
 		type filter hook input priority filter; policy accept;
@@ -157,6 +164,21 @@ func TestDevicesMatchKernel(t *testing.T) {
 	writeFile(t, rules, strings.ReplaceAll(devRules, "V0INDEX", fmt.Sprint(names["v0"])))
 	in(fw, "nft", "-f", rules)
 
+	// The kernel's trace of the traffic (the devices of each hook),
+	// once the monitor is seen to be subscribed: a traced datagram to
+	// port 9 (not counted) shows up in it.
+	mon := exec.Command("ip", "netns", "exec", fw, "nft", "monitor", "trace")
+	var monOut syncBuffer
+	mon.Stdout = &monOut
+	if err := mon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mon.Process.Kill(); mon.Wait() })
+	waitFor(t, "the trace monitor", func() bool {
+		exec.Command("ip", "netns", "exec", cl, "bash", "-c", "echo x > /dev/udp/10.1.0.1/9").Run()
+		return strings.Contains(monOut.String(), "udp dport 9")
+	})
+
 	// The traffic: echo requests to the firewall and through it.
 	const nIn, nFwd = 3, 2
 	in(cl, "ping", "-q", "-c", fmt.Sprint(nIn), "-i", "0.2", "-W", "1", "10.1.0.1")
@@ -166,6 +188,12 @@ func TestDevicesMatchKernel(t *testing.T) {
 		exec.Command("ip", "netns", "exec", cl, "ping", "-q", "-c", fmt.Sprint(nFwd), "-i", "0.2", "-W", "0.3", dst).Run()
 	}
 	kernel := kernelCounters(t, in(fw, "nft", "-j", "list", "table", "inet", "t"))
+	// One packet line per base chain: raw (traced from the rule after
+	// the one that sets nftrace) and input for the echo requests to the
+	// firewall, raw, forward and postrouting for the others.
+	const traced = 2*nIn*2 + 4*nFwd*3
+	waitFor(t, "the kernel's trace", func() bool { return len(traceDevices(monOut.String())) >= traced })
+	kernelTrace := traceDevices(monOut.String())
 
 	// The same echo requests through a daemon worker.
 	cl4, cl6 := netip.MustParseAddr("10.1.0.2"), netip.MustParseAddr("fd01::2")
@@ -198,8 +226,9 @@ func TestDevicesMatchKernel(t *testing.T) {
 	}
 	c := DefaultConfig()
 	c.Ruleset.File = rules
-	c.Control.Socket = ""
+	c.Control.Socket = filepath.Join(dir, "control.sock")
 	port := newMemPort(pkts, times, 1)
+	port.gate = make(chan struct{})
 	dp := &memDatapath{ports: []*memPort{port}}
 	opt.Open, opt.Now = dp.opener(), port.clock.Load
 	d, err := New(c, opt)
@@ -209,9 +238,23 @@ func TestDevicesMatchKernel(t *testing.T) {
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var hareOut syncBuffer
+	go control.NewClient(c.Control.Socket).Trace(ctx, func() { close(port.gate) }, func(r control.Record) error {
+		hareOut.Write([]byte(r.Line + "\n"))
+		return nil
+	})
 	<-port.drained
+	waitFor(t, "hare's trace", func() bool { return len(traceDevices(hareOut.String())) >= traced })
+	cancel()
 	if err := d.Stop(); err != nil {
 		t.Fatal(err)
+	}
+	if len(kernelTrace) != traced {
+		t.Errorf("the kernel traced %d hooks, want %d:\n%s", len(kernelTrace), traced, strings.Join(kernelTrace, "\n"))
+	}
+	if hareTrace := traceDevices(hareOut.String()); !slices.Equal(hareTrace, kernelTrace) {
+		t.Errorf("trace devices differ\nhare   %q\nkernel %q", hareTrace, kernelTrace)
 	}
 	var got []chainCounter
 	cs := d.Engine().Rules().Counters()
@@ -229,7 +272,7 @@ func TestDevicesMatchKernel(t *testing.T) {
 	if !nonzero["in"] || !nonzero["forward"] || !nonzero["post"] {
 		t.Fatalf("the kernel counted nothing on a hook: %v", kernel)
 	}
-	t.Logf("%d device-match counters agree with the kernel (%v)", len(kernel), kernel)
+	t.Logf("%d device-match counters and %d traced hooks' devices agree with the kernel (%v; %q)", len(kernel), len(kernelTrace), kernel, slices.Compact(kernelTrace))
 
 	// An interface the namespace lacks: nft and hare refuse the rule.
 	bad := filepath.Join(dir, "bad.nft")
@@ -303,4 +346,62 @@ func inNetns(t *testing.T, name string, f func()) {
 		t.Fatal(err)
 	}
 	runtime.UnlockOSThread()
+}
+
+// traceDevices are the devices of the trace's packet lines for the echo
+// requests, per chain, sorted: "post ip iif "v0" oif "d0"". The kernel's
+// lines also show the Ethernet header, which hare's do not have.
+func traceDevices(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		_, rest, ok := strings.Cut(l, " inet t ")
+		if !ok || !strings.Contains(rest, " packet: ") || !strings.Contains(rest, "type echo-request") {
+			continue
+		}
+		chain, pk, _ := strings.Cut(rest, " packet: ")
+		dev := []string{chain}
+		f := strings.Fields(pk)
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] == "iif" || f[i] == "oif" {
+				dev = append(dev, f[i], f[i+1])
+			}
+			if f[i] == "ip" || f[i] == "ip6" {
+				dev = append(dev, f[i])
+				break
+			}
+		}
+		out = append(out, strings.Join(dev, " "))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitFor polls cond until it holds, failing after a deadline (a bound
+// for what never comes, not a measurement).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
