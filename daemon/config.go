@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -27,6 +28,13 @@ type Config struct {
 	Log       LogConfig      `toml:"log"`
 	State     StateConfig    `toml:"state"`
 	Conntrack *conntrack.Settings
+	// ProcFile ([conntrack] proc_file), when set, is a file the daemon
+	// keeps holding the /proc/net/nf_conntrack view of its table, for
+	// tools that want a path: rewritten atomically (a new file renamed
+	// over it) every ProcInterval ([conntrack] proc_interval, seconds,
+	// default 10) and at stop (procfile.go).
+	ProcFile     string
+	ProcInterval time.Duration
 
 	// Path is the file the configuration was read from ("" for
 	// DefaultConfig).
@@ -138,7 +146,8 @@ func DefaultConfig() *Config {
 		Control: ControlConfig{Socket: control.DefaultSocket},
 		Log:     LogConfig{Format: "text", Level: "info", PcapRotateBytes: 16 << 20, PcapKeep: 4},
 		// Linux's defaults (conntrack.DefaultSettings).
-		Conntrack: conntrack.DefaultSettings(),
+		Conntrack:    conntrack.DefaultSettings(),
+		ProcInterval: 10 * time.Second,
 	}
 }
 
@@ -251,9 +260,28 @@ func (c *Config) setConntrack(sec map[string]any, name string, lines *keyLines) 
 			return &ConfigError{File: name, Line: lines.find(toml.Key{"conntrack", "profile"}), Msg: fmt.Sprintf("conntrack profile %v: not \"linux\" or \"rfc\"", p)}
 		}
 	}
+	c.ProcInterval = 10 * time.Second
 	// In file order, so that the first mistake is the one reported.
 	for _, k := range lines.keysOf("conntrack", sec) {
-		if k == "profile" {
+		bad := func(msg string) error {
+			return &ConfigError{File: name, Line: lines.find(toml.Key{"conntrack", k}), Msg: "conntrack " + k + ": " + msg}
+		}
+		switch k {
+		case "profile":
+			continue
+		case "proc_file":
+			p, ok := sec[k].(string)
+			if !ok || p == "" {
+				return bad("not a file name")
+			}
+			c.ProcFile = p
+			continue
+		case "proc_interval":
+			n, ok := sec[k].(int64)
+			if !ok || n < 1 || n > 86400 {
+				return bad("not a number of seconds from 1 to 86400")
+			}
+			c.ProcInterval = time.Duration(n) * time.Second
 			continue
 		}
 		var text string

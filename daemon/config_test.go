@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hare-fw/hare/conntrack"
 )
@@ -83,6 +84,8 @@ udp_timeout = 200
 tcp_be_liberal = true
 checksum = false
 max = 1000
+proc_file = "/run/hare/nf_conntrack"
+proc_interval = 5
 `
 	c, err := ParseConfig("every.toml", []byte(src))
 	if err != nil {
@@ -98,7 +101,8 @@ max = 1000
 		Log:       LogConfig{Format: "json", Level: "debug", PcapDir: "/var/log/hare", PcapRotateBytes: 1 << 20, PcapKeep: 9},
 		State:     StateConfig{File: "/var/lib/hare/ct.state"},
 		Conntrack: conntrack.RFCSettings(),
-		Path:      "every.toml",
+		ProcFile:  "/run/hare/nf_conntrack", ProcInterval: 5 * time.Second,
+		Path: "every.toml",
 	}
 	for _, kv := range [][2]string{{"tcp_timeout_established", "7440"}, {"udp_timeout", "200"}, {"tcp_be_liberal", "1"}, {"checksum", "0"}, {"max", "1000"}} {
 		if err := want.Conntrack.Set(kv[0], kv[1]); err != nil {

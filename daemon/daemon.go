@@ -314,8 +314,9 @@ func (d *Daemon) run() {
 		}()
 	}
 	d.reapEnd = make(chan struct{})
-	d.wg.Add(1)
+	d.wg.Add(2)
 	go d.reap(time.Duration(c.Workers.ReapInterval)*time.Millisecond, c.Workers.ReapBudget)
+	go d.procFile()
 }
 
 // reap removes expired connections in the background, a bounded number of
@@ -361,6 +362,8 @@ func (d *Daemon) Stop() error {
 		err = errors.Join(err, d.dp.Close())
 		close(d.reapEnd)
 		d.wg.Wait()
+		// The drained table's view, the last (procfile.go).
+		d.writeProcFile(d.cfg.Load().ProcFile)
 	}
 	if d.sink.pcaps != nil {
 		d.sink.pcaps.close()
