@@ -44,7 +44,7 @@ func (t token) String() string {
 		}
 		return "newline"
 	case tokString:
-		return fmt.Sprintf("%q", t.text)
+		return "quoted string" // nft's name for the token, whatever it holds
 	case tokVar:
 		return "$" + t.text
 	case tokAt:

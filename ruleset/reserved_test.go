@@ -46,6 +46,7 @@ func TestReservedNamesNft(t *testing.T) {
 	}
 	all := append(append([]string{}, base...), ordinary...)
 	add("table inet t {\n\tchain %s {\n\t}\n}\n# %s\n", all)
+	add("table inet t {\n\tchain \"%s\" {\n\t}\n}\n# %s\n", []string{"foo", "fwd", "input"})
 	add("table inet t {\n\tchain c {\n\t\tjump %s\n\t}\n\tchain %s {\n\t}\n}\n", all)
 	add("table inet t {\n\tchain c {\n\t\ttcp dport vmap { 22 : goto %s }\n\t}\n\tchain %s {\n\t}\n}\n", all)
 	bodies := map[string]string{"counter": "", "quota": "\t\t25 mbytes\n", "limit": "\t\trate 400/minute\n",
