@@ -44,8 +44,8 @@
 // per-connection timeout policies. Beyond those matches, the selectors of
 // fields.go: the ip and ip6 header fields (version, hdrlength, dscp, ecn,
 // length, id, frag-off, checksum, flowlabel), meta protocol, length,
-// pkttype, iif, oif, iiftype and oiftype (the replay's devices:
-// fields_load.go), the transport fields of tcp, udp, udplite, sctp, dccp,
+// pkttype, iif, oif, iiftype and oiftype (Meta's devices, or the
+// replay's: fields_load.go; CompileWith resolves interface names), the transport fields of tcp, udp, udplite, sctp, dccp,
 // ah, esp, icmp and icmpv6 (with nft's ICMP type dependencies), TCP options
 // (tcpopt.go, nft_exthdr_tcp_eval), IPv6 extension headers (exthdr.go,
 // ipv6_find_hdr over the decoder's recorded chain: `exthdr rt exists`,
