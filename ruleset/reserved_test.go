@@ -110,5 +110,5 @@ func TestReservedNamesNft(t *testing.T) {
 			refused++
 		}
 	}
-	t.Logf("%d names in %d positions: nft and hare agree (%d refused)", len(probes), 3+len(bodies), refused)
+	t.Logf("%d names in %d positions: nft and hare agree (%d refused)", len(probes), 4+len(bodies), refused)
 }
