@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -80,6 +81,10 @@ type DatapathConfig struct {
 // RulesetConfig is the [ruleset] section.
 type RulesetConfig struct {
 	// File is the nftables ruleset (nft -f syntax) the daemon enforces.
+	// A relative path is relative to the configuration file's directory
+	// (as nft's include resolves against the including file), so that
+	// the example hare.toml and rules.nft work both from configs/ and
+	// once installed side by side in /etc/hare.
 	File string `toml:"file"`
 }
 
@@ -216,6 +221,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	}
 	c := &fc.Config
 	c.Path = name
+	if c.Ruleset.File != "" && !filepath.IsAbs(c.Ruleset.File) {
+		c.Ruleset.File = filepath.Join(filepath.Dir(name), c.Ruleset.File)
+	}
 	if err := c.setConntrack(fc.Conntrack, name, lines); err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := DefaultConfig()
-	want.Ruleset.File = "/etc/hare/rules.nft"
+	want.Ruleset.File = "../configs/rules.nft"
 	want.Datapath.Interfaces = []string{}
 	want.Path = exampleConfig
 	if !reflect.DeepEqual(c, want) {

@@ -43,6 +43,11 @@ func TestRunCheck(t *testing.T) {
 		{"no ruleset file", conf("missing.toml", filepath.Join(dir, "nope.nft"), ""), exitError,
 			filepath.Join(dir, "missing.toml") + ": ruleset.file: open " + filepath.Join(dir, "nope.nft")},
 		{"no config file", filepath.Join(dir, "nope.toml"), exitError, "open " + filepath.Join(dir, "nope.toml")},
+		// A relative ruleset.file is found beside its configuration, not
+		// in the working directory.
+		{"relative ruleset", conf("rel.toml", "good.nft", ""), exitOK, filepath.Join(dir, "rel.toml") + ": ok (ruleset " + good + ")\n"},
+		// The shipped example, as README's `hare run --check` runs it.
+		{"example config", "../../configs/hare.toml", exitOK, "../../configs/hare.toml: ok (ruleset ../../configs/rules.nft)\n"},
 	} {
 		var out, errb bytes.Buffer
 		rc := run([]string{"run", "--check", "-c", tc.cfg}, &out, &errb)
