@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -11,16 +10,10 @@ import (
 	"time"
 )
 
-// ct runs a conntrack command against the firewall's table; it skips t
-// while the hare command it needs has not landed.
+// ct runs a conntrack command against the firewall's table.
 func (e *env) ct(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	out, err := e.fw.conntrack(t, args...)
-	var ny notYet
-	if errors.As(err, &ny) {
-		t.Skip(err)
-	}
-	return out, err
+	return e.fw.conntrack(t, args...)
 }
 
 func family(v int) string { return fmt.Sprintf("ipv%d", v) }
@@ -114,9 +107,6 @@ func (e *env) testDelete(t *testing.T, v int) {
 // 200/s it covers 80 ms. A failure prints hare's drop counters, which say
 // whether hare dropped (a reason) or the kernel did (kernel_drops).
 func (e *env) testReload(t *testing.T, v int, how string) {
-	if _, ok := e.fw.(*hareFW); ok && how == "nft" && !hareHas(t, "nft") {
-		t.Skip(noCommand("nft"))
-	}
 	srv := e.tp.serverIP[v]
 	const n, pps = 600, 200
 	h, isHare := e.fw.(*hareFW)

@@ -31,35 +31,14 @@ type hareFW struct {
 func (h *hareFW) name() string  { return "hare-" + h.datapath }
 func (h *hareFW) bridged() bool { return h.datapath == "afpacket" }
 
-// missing says why `hare run` cannot be tested here yet.
+// missing says why `hare run` cannot be tested here: only the nfqueue
+// datapath's iptables, which scripts/test.sh installs as root.
 func (h *hareFW) missing(t *testing.T) string {
-	if !hareHas(t, "run") {
-		return "hare run not available yet: `hare help` lists no run command"
-	}
 	if _, err := exec.LookPath("iptables"); h.datapath == "nfqueue" && err != nil {
 		return "the nfqueue datapath installs iptables NFQUEUE rules: apt-get install iptables"
 	}
 	return ""
 }
-
-// hareHas reports whether `hare help` lists the command.
-func hareHas(t *testing.T, command string) bool {
-	out, _ := exec.Command(hareBinary(t), "help").CombinedOutput()
-	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(l, "  ") && f[0] == command {
-			return true
-		}
-	}
-	return false
-}
-
-// notYet is the error of an operation whose piece of hare has not landed;
-// its text says which.
-type notYet string
-
-func (n notYet) Error() string { return "hare run not available yet: " + string(n) }
-
-func noCommand(name string) notYet { return notYet("`hare help` lists no " + name + " command") }
 
 // config is the hare.toml of the test: the datapath, the ruleset, the
 // conntrack settings of the kernel baseline, a control socket and a state
@@ -117,11 +96,6 @@ func (h *hareFW) run(t *testing.T) {
 	t.Helper()
 	h.proc = startIn(h.owner, h.tp.fw, nil, hareBinary(t), "run", "-c", filepath.Join(h.dir, "hare.toml"))
 	if !h.waitLog(`"msg":"started"`, 1, 10*time.Second) {
-		for _, l := range strings.Split(h.proc.Stderr(), "\n") {
-			if strings.Contains(l, "is not built into this hare") {
-				t.Skipf("hare run not available yet: %s", l)
-			}
-		}
 		t.Fatalf("hare run did not start:\n%s", h.proc.Stderr())
 	}
 }
@@ -158,12 +132,6 @@ func (h *hareFW) stop(t *testing.T) {
 
 // ct runs `hare ct ARGS` against the daemon.
 func (h *hareFW) conntrack(t *testing.T, args ...string) (string, error) {
-	if !hareHas(t, "ct") {
-		return "", noCommand("ct")
-	}
-	if _, err := os.Stat(h.socket()); err != nil {
-		return "", notYet("hare run serves no control socket (" + err.Error() + ")")
-	}
 	cmd := exec.Command(hareBinary(t), append([]string{"ct", "--socket", h.socket()}, args...)...)
 	return stdout(cmd)
 }
@@ -197,9 +165,6 @@ func (h *hareFW) reload(t *testing.T, ruleset string, how string) {
 		}
 	case "nft":
 		// hare nft -f: the ruleset replaced through the control API.
-		if !hareHas(t, "nft") {
-			t.Skip(noCommand("nft"))
-		}
 		f := filepath.Join(h.dir, "nft-f.nft")
 		if err := os.WriteFile(f, []byte("flush ruleset\n"+ruleset), 0o644); err != nil {
 			t.Fatal(err)

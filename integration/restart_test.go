@@ -27,7 +27,7 @@ func (e *env) testRestart(t *testing.T, v int) {
 	defer hb.kill()
 	h.stop(t)
 	if _, err := os.Stat(h.stateFile()); err != nil {
-		t.Skipf("hare run not available yet: no state file after SIGTERM (%v)", err)
+		t.Fatalf("no state file after SIGTERM: %v\n%s", err, h.proc.Stderr())
 	}
 	h.run(t)
 	hb.drain()
