@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/hare-fw/hare/defrag"
 	"github.com/hare-fw/hare/metrics"
 )
 
@@ -36,7 +37,7 @@ func TestWorkerNoAllocs(t *testing.T) {
 			port.loop = true
 			var pols = newPolicy(c)
 			w := newWorker(port, workerConfig{eng: d.Engine(), now: port.clock.Load, batch: 32,
-				defrag: defragConfig(c.Conntrack), ifDev: testDev("kor0"), pol: pols})
+				defrag: defrag.ConfigFrom(c.Conntrack), ifDev: testDev("kor0"), pol: pols})
 			for range 2 * (len(pkts)/32 + 1) {
 				if err := w.step(); err != nil {
 					t.Fatal(err)
@@ -94,7 +95,7 @@ func BenchmarkWorker(b *testing.B) {
 			port := newMemPort(pkts, times, 64)
 			port.loop = true
 			w := newWorker(port, workerConfig{eng: d.Engine(), now: port.clock.Load, batch: 64,
-				defrag: defragConfig(c.Conntrack), ifDev: testDev("kor0"), pol: newPolicy(c)})
+				defrag: defrag.ConfigFrom(c.Conntrack), ifDev: testDev("kor0"), pol: newPolicy(c)})
 			b.ReportAllocs()
 			b.ResetTimer()
 			var n uint64

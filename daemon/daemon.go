@@ -82,23 +82,6 @@ type Daemon struct {
 	metricsAddr string
 }
 
-// LoadRuleset reads, builds and checks an nftables ruleset file as `nft
-// -f` would (ruleset.Check gives nft's messages with file:line:col).
-func LoadRuleset(path string) (*ruleset.Ruleset, error) {
-	pf, err := ruleset.ParseFile(path)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := ruleset.Build(pf)
-	if err != nil {
-		return nil, err
-	}
-	if err := ruleset.Check(rs); err != nil {
-		return nil, err
-	}
-	return rs, nil
-}
-
 // Check validates the configuration file at path and the ruleset it
 // names, compiling the ruleset as the daemon would (hare run --check).
 func Check(path string) (*Config, error) {
@@ -106,7 +89,7 @@ func Check(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := LoadRuleset(c.Ruleset.File)
+	rs, err := ruleset.LoadFile(c.Ruleset.File)
 	if err != nil {
 		return c, rulesetFileError(c, err)
 	}
@@ -139,7 +122,7 @@ func compileOptions(o *Options) engine.Options {
 // New compiles c's ruleset and builds the connection table; nothing runs
 // yet.
 func New(c *Config, opt Options) (*Daemon, error) {
-	rs, err := LoadRuleset(c.Ruleset.File)
+	rs, err := ruleset.LoadFile(c.Ruleset.File)
 	if err != nil {
 		return nil, rulesetFileError(c, err)
 	}
@@ -204,20 +187,6 @@ func (d *Daemon) Workers() []*Worker { return d.workers }
 
 // Datapath returns the open datapath; nil before Start.
 func (d *Daemon) Datapath() datapath.Datapath { return d.dp }
-
-// defragConfig takes the reassembly timeouts and thresholds from the
-// conntrack settings (ipfrag_*, frag6_*), as the replay does.
-func defragConfig(s *conntrack.Settings) defrag.Config {
-	get := func(name string) int64 { v, _ := s.Get(name); return v }
-	return defrag.Config{
-		Timeout4: get("ipfrag_time") * int64(time.Second),
-		Timeout6: get("frag6_timeout") * int64(time.Second),
-		High4:    get("ipfrag_high_thresh"),
-		Low4:     get("ipfrag_low_thresh"),
-		High6:    get("frag6_high_thresh"),
-		Low6:     get("frag6_low_thresh"),
-	}
-}
 
 // Start opens the datapath and starts one worker per port and the reaper.
 func (d *Daemon) Start() error {
@@ -295,7 +264,7 @@ func (d *Daemon) detach() {
 func (d *Daemon) attach(dp datapath.Datapath) {
 	c := d.cfg.Load()
 	d.dp = dp
-	wc := workerConfig{eng: d.eng, now: d.now, batch: c.Workers.Batch, defrag: defragConfig(c.Conntrack),
+	wc := workerConfig{eng: d.eng, now: d.now, batch: c.Workers.Batch, defrag: defrag.ConfigFrom(c.Conntrack),
 		ifDev: devResolver(&d.opt), ifGen: &d.ifGen, pol: &d.pol, trace: d.trace, log: d.log, table: d.table}
 	for i, p := range dp.Ports() {
 		wc.index = i

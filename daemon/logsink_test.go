@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hare-fw/hare/capture"
+	"github.com/hare-fw/hare/defrag"
 	"github.com/hare-fw/hare/packet"
 )
 
@@ -45,7 +46,7 @@ func TestLogStatements(t *testing.T) {
 	}
 	h.d = d
 	h.port = newMemPort(nil, nil, 64)
-	h.w = newWorker(h.port, workerConfig{eng: d.eng, now: d.now, batch: 64, defrag: defragConfig(c.Conntrack),
+	h.w = newWorker(h.port, workerConfig{eng: d.eng, now: d.now, batch: 64, defrag: defrag.ConfigFrom(c.Conntrack),
 		ifDev: testDev("eth0"), ifGen: &d.ifGen, pol: &d.pol})
 
 	h.send(tcpPkt(client, server, 40000, 22, 1, 0, packet.TCPSyn))

@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"github.com/hare-fw/hare/engine"
+	"github.com/hare-fw/hare/ruleset"
 )
 
 // Reload re-reads the configuration file and its ruleset and, if both are
@@ -33,7 +34,7 @@ func (d *Daemon) reload(old *Config) error {
 	if err != nil {
 		return err
 	}
-	rs, err := LoadRuleset(c.Ruleset.File)
+	rs, err := ruleset.LoadFile(c.Ruleset.File)
 	if err != nil {
 		return rulesetFileError(c, err)
 	}

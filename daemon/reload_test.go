@@ -13,6 +13,7 @@ import (
 
 	"github.com/hare-fw/hare/conntrack"
 	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/defrag"
 	"github.com/hare-fw/hare/metrics"
 	"github.com/hare-fw/hare/packet"
 	"github.com/hare-fw/hare/packet/packettest"
@@ -52,7 +53,7 @@ func newHarness(t *testing.T, config, rules string) *harness {
 		t.Fatal(err)
 	}
 	h.port = newMemPort(nil, nil, 64)
-	h.w = newWorker(h.port, workerConfig{eng: h.d.eng, now: h.d.now, batch: 64, defrag: defragConfig(c.Conntrack),
+	h.w = newWorker(h.port, workerConfig{eng: h.d.eng, now: h.d.now, batch: 64, defrag: defrag.ConfigFrom(c.Conntrack),
 		ifDev: testDev("eth0"), ifGen: &h.d.ifGen, pol: &h.d.pol,
 		log: h.d.log, table: h.d.table})
 	return h
@@ -240,7 +241,7 @@ func TestWorkerReadErrors(t *testing.T) {
 	var log bytes.Buffer
 	port := newMemPort([]datapath.Packet{tcpPkt(client, server, 1, 22, 1, 0, packet.TCPSyn)}, nil, 1)
 	port.failN = 5
-	w := newWorker(port, workerConfig{eng: d.Engine(), now: d.Now, batch: 8, defrag: defragConfig(c.Conntrack),
+	w := newWorker(port, workerConfig{eng: d.Engine(), now: d.Now, batch: 8, defrag: defrag.ConfigFrom(c.Conntrack),
 		ifDev: testDev("eth0"), pol: newPolicy(c), log: NewLogger(&log, "text", new(slog.LevelVar))})
 	var stop atomic.Bool
 	done := make(chan error)

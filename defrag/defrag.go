@@ -61,6 +61,28 @@ func DefaultConfig() Config {
 	}
 }
 
+// Sysctls is where ConfigFrom reads settings by their Linux sysctl name;
+// *conntrack.Settings is one.
+type Sysctls interface {
+	Get(name string) (int64, bool)
+}
+
+// ConfigFrom takes the timeouts (seconds) and memory thresholds (bytes)
+// from the sysctls net.ipv4.ipfrag_{time,high_thresh,low_thresh} and
+// net.netfilter.nf_conntrack_frag6_{timeout,high_thresh,low_thresh}, as
+// hare replay and hare run configure reassembly. A missing name is 0.
+func ConfigFrom(s Sysctls) Config {
+	get := func(name string) int64 { v, _ := s.Get(name); return v }
+	return Config{
+		Timeout4: get("ipfrag_time") * 1e9,
+		Timeout6: get("frag6_timeout") * 1e9,
+		High4:    get("ipfrag_high_thresh"),
+		Low4:     get("ipfrag_low_thresh"),
+		High6:    get("frag6_high_thresh"),
+		Low6:     get("frag6_low_thresh"),
+	}
+}
+
 // maxOut is the longest datagram Add can return: an IPv6 header plus a
 // 65535-byte payload (an IPv4 datagram is at most 65535 bytes in all).
 const maxOut = ipv6HdrLen + maxPayload

@@ -127,17 +127,10 @@ func setupRules(f *replayFlags, tr *report.Tracker, w io.Writer) (*rulesRun, err
 		}
 		return nil, nil
 	}
-	pf, err := ruleset.ParseFile(f.rules)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := ruleset.Build(pf)
-	if err != nil {
-		return nil, err
-	}
 	// What nft -f would refuse is refused here too, with nft's message
 	// (the same check as hare ruleset check).
-	if err := ruleset.Check(rs); err != nil {
+	rs, err := ruleset.LoadFile(f.rules)
+	if err != nil {
 		return nil, err
 	}
 	comp, err := engine.Compile(rs)

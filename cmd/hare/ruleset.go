@@ -54,16 +54,8 @@ func runRuleset(args []string, stdout, stderr io.Writer) int {
 		rulesetHelp(stderr)
 		return exitUsage
 	}
-	f, err := ruleset.ParseFile(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitError
-	}
-	rs, err := ruleset.Build(f)
-	if err == nil {
-		// what nft refuses to load is neither valid nor printable
-		err = ruleset.Check(rs)
-	}
+	// what nft refuses to load is neither valid nor printable
+	rs, err := ruleset.LoadFile(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError

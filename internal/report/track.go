@@ -1,8 +1,6 @@
 package report
 
 import (
-	"time"
-
 	"github.com/hare-fw/hare/conntrack"
 	"github.com/hare-fw/hare/defrag"
 	"github.com/hare-fw/hare/packet"
@@ -219,7 +217,7 @@ func (tr *Tracker) begin(path string) {
 	tr.bus = conntrack.NewEvents()
 	tr.sub = tr.bus.Subscribe(eventQueue)
 	tr.table = conntrack.NewTable(s, tr.bus)
-	tr.defrag = defrag.New(defragConfig(s))
+	tr.defrag = defrag.New(defrag.ConfigFrom(s))
 	if tr.evbuf == nil {
 		tr.evbuf = make([]conntrack.Event, 64)
 	}
@@ -265,20 +263,6 @@ func (tr *Tracker) skipped(n uint64) {
 	tr.c.notIP++
 	if tr.OnPacket != nil {
 		tr.OnPacket(&tr.pr)
-	}
-}
-
-// defragConfig takes the reassembly timeouts and memory thresholds from
-// the settings (ipfrag_*, frag6_*).
-func defragConfig(s *conntrack.Settings) defrag.Config {
-	get := func(name string) int64 { v, _ := s.Get(name); return v }
-	return defrag.Config{
-		Timeout4: get("ipfrag_time") * int64(time.Second),
-		Timeout6: get("frag6_timeout") * int64(time.Second),
-		High4:    get("ipfrag_high_thresh"),
-		Low4:     get("ipfrag_low_thresh"),
-		High6:    get("frag6_high_thresh"),
-		Low6:     get("frag6_low_thresh"),
 	}
 }
 
