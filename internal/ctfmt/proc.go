@@ -94,20 +94,7 @@ func AppendProc(b []byte, e *conntrack.Entry, now int64, o ProcOptions) []byte {
 		b = strconv.AppendInt(b, o.GREStreamTimeout, 10)
 		b = append(b, ' ')
 	}
-	b = appendTuple(b, &e.Orig, appendAddrProc)
-	if o.Acct {
-		b = appendCounters(b, &e.Counters[conntrack.DirOriginal])
-	}
-	if !e.Status.Has(conntrack.StatusSeenReply) {
-		b = append(b, "[UNREPLIED] "...)
-	}
-	b = appendTuple(b, &e.Reply, appendAddrProc)
-	if o.Acct {
-		b = appendCounters(b, &e.Counters[conntrack.DirReply])
-	}
-	if e.Status.Has(conntrack.StatusAssured) {
-		b = append(b, "[ASSURED] "...)
-	}
+	b = appendTuples(b, e, o.Acct, appendAddrProc)
 	b = append(b, "mark="...)
 	b = strconv.AppendUint(b, uint64(e.Mark), 10)
 	b = append(b, " zone="...)

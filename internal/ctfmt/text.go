@@ -112,20 +112,7 @@ func appendLine(b []byte, e *conntrack.Entry, f *fields, o *Options) []byte {
 		b = append(b, StateName(e)...)
 		b = append(b, ' ')
 	}
-	b = appendTuple(b, &e.Orig, AppendAddr)
-	if f.counters {
-		b = appendCounters(b, &e.Counters[conntrack.DirOriginal])
-	}
-	if !e.Status.Has(conntrack.StatusSeenReply) {
-		b = append(b, "[UNREPLIED] "...)
-	}
-	b = appendTuple(b, &e.Reply, AppendAddr)
-	if f.counters {
-		b = appendCounters(b, &e.Counters[conntrack.DirReply])
-	}
-	if e.Status.Has(conntrack.StatusAssured) {
-		b = append(b, "[ASSURED] "...)
-	}
+	b = appendTuples(b, e, f.counters, AppendAddr)
 	if f.mark {
 		b = append(b, "mark="...)
 		b = strconv.AppendUint(b, uint64(e.Mark), 10)
@@ -257,6 +244,29 @@ func appendPadName(b []byte, name string, n int) []byte {
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(n), 10)
 	return append(b, ' ')
+}
+
+// appendTuples appends the middle of a conntrack line, the same in
+// conntrack -L, -E and /proc/net/nf_conntrack (ct_seq_show prints what
+// libnetfilter_conntrack's __snprintf_conntrack_default prints): both
+// tuples, each with its counters when counters is set, [UNREPLIED] between
+// them until a reply was seen and [ASSURED] after them.
+func appendTuples(b []byte, e *conntrack.Entry, counters bool, addr func([]byte, netip.Addr) []byte) []byte {
+	b = appendTuple(b, &e.Orig, addr)
+	if counters {
+		b = appendCounters(b, &e.Counters[conntrack.DirOriginal])
+	}
+	if !e.Status.Has(conntrack.StatusSeenReply) {
+		b = append(b, "[UNREPLIED] "...)
+	}
+	b = appendTuple(b, &e.Reply, addr)
+	if counters {
+		b = appendCounters(b, &e.Counters[conntrack.DirReply])
+	}
+	if e.Status.Has(conntrack.StatusAssured) {
+		b = append(b, "[ASSURED] "...)
+	}
+	return b
 }
 
 // appendTuple appends a tuple's addresses, printed by addr, and protocol
