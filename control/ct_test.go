@@ -63,7 +63,8 @@ func TestListFilters(t *testing.T) {
 }
 
 func TestFilterErrors(t *testing.T) {
-	for _, q := range []string{"family=ipv5", "src=10.0.0.300", "src=10.0.0.1&dst=fd00::1", "family=ipv6&src=10.0.0.1", "mark=x", "proto=bogus", "status=NOPE", "zone=70000"} {
+	for _, q := range []string{"family=ipv5", "src=10.0.0.300", "src=10.0.0.1&dst=fd00::1", "family=ipv6&src=10.0.0.1", "mark=x", "proto=bogus", "status=NOPE", "zone=70000",
+		"proto=tcp&state=FOO", "proto=sctp&state=SYN_SENT"} {
 		v, _ := url.ParseQuery(q)
 		if _, err := ParseFilter(v); err == nil {
 			t.Errorf("%s: no error", q)

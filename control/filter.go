@@ -199,6 +199,11 @@ func ParseFilter(v url.Values) (Filter, error) {
 		}
 	}
 	f.State = strings.ToUpper(v.Get("state"))
+	if f.State != "" && f.HasProto {
+		if err := CheckState(f.Proto, f.State); err != nil {
+			return f, err
+		}
+	}
 	if s := v.Get("mark"); s != "" {
 		m, mask, err := ParseMark(s)
 		if err != nil {
@@ -220,6 +225,29 @@ func ParseFilter(v url.Values) (Filter, error) {
 		}
 	}
 	return f, nil
+}
+
+// CheckState refuses a state name conntrack's proto extension would not
+// know (conntrack-tools extensions/libct_proto_tcp.c, _sctp.c); other protocols
+// have no states, and any name matches nothing.
+func CheckState(p packet.IPProto, s string) error {
+	var names []string
+	what := "TCP"
+	switch p {
+	case packet.ProtoTCP:
+		names = []string{"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "LISTEN", "SYN_SENT2"}
+	case packet.ProtoSCTP:
+		what = "SCTP"
+		names = []string{"NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT", "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT"}
+	default:
+		return nil
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, s) {
+			return nil
+		}
+	}
+	return ctErrorf("unknown %s state `%s'", what, s)
 }
 
 // ParseFamily parses "ipv4" or "ipv6" (conntrack -f).

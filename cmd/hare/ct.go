@@ -268,8 +268,8 @@ func parseCt(args []string) (*ctArgs, error) {
 		case 4:
 			v["reply-dport"] = val
 		case 5:
-			if err := checkState(*proto, val); err != nil {
-				return nil, err
+			if err := control.CheckState(*proto, val); err != nil {
+				return nil, &ctError{err.Error()}
 			}
 			v["state"] = val
 		case 6:
@@ -316,26 +316,4 @@ func (a *ctArgs) output(val string) error {
 		}
 	}
 	return nil
-}
-
-// checkState refuses a state name conntrack's proto extension would not
-// know (conntrack-tools extensions/libct_proto_tcp.c, _sctp.c).
-func checkState(p packet.IPProto, s string) error {
-	var names []string
-	what := "TCP"
-	switch p {
-	case packet.ProtoTCP:
-		names = []string{"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "LISTEN", "SYN_SENT2"}
-	case packet.ProtoSCTP:
-		what = "SCTP"
-		names = []string{"NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT", "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT"}
-	default:
-		return nil
-	}
-	for _, n := range names {
-		if strings.EqualFold(n, s) {
-			return nil
-		}
-	}
-	return &ctError{fmt.Sprintf("unknown %s state `%s'", what, s)}
 }
