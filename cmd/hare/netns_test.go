@@ -53,7 +53,7 @@ func newNetnsPair(t *testing.T) *netnsPair {
 		{"ip", "-n", n.b, "link", "set", "vb", "up"},
 	} {
 		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
-			t.Skipf("%v: %v: %s", c, err, out)
+			t.Fatalf("%v: %v: %s", c, err, out) // as root this works; failing to is a failure
 		}
 	}
 	return n

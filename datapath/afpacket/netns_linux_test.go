@@ -24,8 +24,13 @@ type topology struct {
 
 var topo *topology
 
-// topoSkip says why the topology is not there.
-var topoSkip string
+// topoSkip says why the topology is not there: no root or no ip. topoErr
+// is a failure to build it where it could be (as root, in CI), which fails
+// the tests that need it rather than skipping them.
+var (
+	topoSkip string
+	topoErr  error
+)
 
 const (
 	clientIP4 = "10.71.0.1"
@@ -36,7 +41,7 @@ const (
 
 func TestMain(m *testing.M) {
 	var cleanup func()
-	topo, cleanup, topoSkip = setupTopology()
+	topo, cleanup, topoSkip, topoErr = setupTopology()
 	code := m.Run()
 	if cleanup != nil {
 		cleanup()
@@ -46,6 +51,9 @@ func TestMain(m *testing.M) {
 
 func needTopology(t testing.TB) *topology {
 	t.Helper()
+	if topoErr != nil {
+		t.Fatalf("building the network namespace topology: %v", topoErr)
+	}
 	if topo == nil {
 		t.Skipf("no network namespace topology: %s", topoSkip)
 	}
@@ -60,12 +68,12 @@ func run(args ...string) error {
 	return nil
 }
 
-func setupTopology() (*topology, func(), string) {
+func setupTopology() (*topology, func(), string, error) {
 	if os.Geteuid() != 0 {
-		return nil, nil, "needs root (network namespaces, AF_PACKET)"
+		return nil, nil, "needs root (network namespaces, AF_PACKET)", nil
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		return nil, nil, "needs iproute2's ip"
+		return nil, nil, "needs iproute2's ip", nil
 	}
 	id := os.Getpid()
 	t := &topology{
@@ -102,10 +110,10 @@ func setupTopology() (*topology, func(), string) {
 	for _, cmd := range cmds {
 		if err := run(cmd...); err != nil {
 			cleanup()
-			return nil, nil, err.Error()
+			return nil, nil, "", err
 		}
 	}
-	return t, cleanup, ""
+	return t, cleanup, "", nil
 }
 
 // inNetns runs f on an OS thread that is in network namespace ns; sockets
