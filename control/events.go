@@ -3,6 +3,7 @@ package control
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,6 +23,11 @@ type Record struct {
 
 // eventQueue is how many events a stream buffers before it loses some.
 const eventQueue = 65536
+
+// maxEventQueue bounds queue=N: the ring is allocated at once (an Event is
+// a few hundred bytes), and a request must not be able to make the
+// daemon run out of memory. 2^20 events is a few hundred MiB.
+const maxEventQueue = 1 << 20
 
 // parseEventTypes reads the events parameter: NEW,UPDATE,DESTROY (conntrack
 // -E -e); empty means all.
@@ -64,7 +70,12 @@ func (s *Server) ctEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	size := eventQueue
-	if n, err := strconv.Atoi(q.Get("queue")); err == nil && n > 0 {
+	if s := q.Get("queue"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxEventQueue {
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("queue %q: not between 1 and %d", s, maxEventQueue))
+			return
+		}
 		size = n
 	}
 	sub := s.b.Events.Subscribe(size)

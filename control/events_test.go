@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -124,5 +125,18 @@ func TestTraceStream(t *testing.T) {
 	}
 	if r.trace.Active() {
 		t.Fatal("still active after the stream closed")
+	}
+}
+
+// TestEventsQueueBound: a queue the daemon could not allocate (or a bad
+// one) is refused with 400 before anything is subscribed.
+func TestEventsQueueBound(t *testing.T) {
+	r := newRig(t, "")
+	for _, n := range []int{maxEventQueue + 1, 1 << 40} {
+		err := r.c.Events(context.Background(), &Filter{}, EventOptions{Queue: n}, func(Record) error { return nil })
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Status != 400 {
+			t.Errorf("queue=%d: %v, want a 400", n, err)
+		}
 	}
 }
