@@ -193,7 +193,6 @@ func (n *nftRun) fail(err error, name, src string) int {
 // list is `list ruleset|table|chain|set|map`.
 func (n *nftRun) list(ctx context.Context, words []string) int {
 	o := n.o
-	rest := words[2:]
 	usage := func() int {
 		fmt.Fprintf(n.stderr, "Error: syntax error: %s\n", strings.Join(words, " "))
 		return exitError
@@ -201,6 +200,7 @@ func (n *nftRun) list(ctx context.Context, words []string) int {
 	if len(words) < 2 {
 		return usage()
 	}
+	rest := words[2:]
 	// An optional family comes first; nft's default is ip.
 	family := ""
 	if len(rest) > 0 && isFamily(rest[0]) {

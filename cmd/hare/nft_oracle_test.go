@@ -197,6 +197,12 @@ func TestNftErrors(t *testing.T) {
 	if code, out, _ := hnft("list", "ruleset"); code != 0 || out != "" {
 		t.Errorf("ruleset after refused changes: %d %q", code, out)
 	}
+	// nft refuses a bare list (syntax error, unexpected newline).
+	for _, words := range [][]string{{"list"}, {"list", "table"}, {"list", "chain", "inet"}, {"monitor"}} {
+		if code, _, errOut := hnft(words...); code != 1 || !strings.HasPrefix(errOut, "Error: ") {
+			t.Errorf("%v: %d %q", words, code, errOut)
+		}
+	}
 	code, _, errOut = hnft("-f", p+".missing")
 	if code != 1 || errOut != "internal:0:0-0: Error: Could not open file \""+p+".missing\": No such file or directory\n" {
 		t.Errorf("missing file: %d %q", code, errOut)
