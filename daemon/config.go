@@ -53,8 +53,13 @@ type DatapathConfig struct {
 	// listener: NFQA_CFG_F_FAIL_OPEN, iptables --queue-bypass) instead
 	// of dropping them; Hooks are the netfilter hooks whose packets are
 	// queued ("forward", "input", "output"); InstallRules makes the
-	// datapath install its queue (and notrack) rules and remove them on
-	// stop.
+	// datapath install its queue (and notrack) rules. A stop removes
+	// them when FailOpen (traffic then passes unfiltered while hare is
+	// down) and keeps them otherwise (fail-closed: with no listener and
+	// no --queue-bypass the kernel drops what the hooks queue until the
+	// next start replaces them; hare run --remove-rules lifts them).
+	// The AF_PACKET bridge cannot fail open (nothing is bridged while
+	// hare is down), so FailOpen is refused there.
 	Queues       string   `toml:"queues"`
 	FailOpen     bool     `toml:"fail_open"`
 	Hooks        []string `toml:"hooks"`
@@ -358,6 +363,9 @@ func (c *Config) check() *checkError {
 			return bad(toml.Key{"datapath", "max_queue_len"}, "0: the kernel would queue nothing")
 		}
 	case "afpacket":
+		if d.FailOpen {
+			return bad(toml.Key{"datapath", "fail_open"}, "the afpacket bridge always fails closed: while hare is down nothing is bridged")
+		}
 		if len(d.Interfaces) != 2 {
 			return bad(toml.Key{"datapath", "interfaces"}, "a bridge needs exactly two interfaces, not %d", len(d.Interfaces))
 		}

@@ -47,7 +47,6 @@ func TestConfigEveryField(t *testing.T) {
 [datapath]
 kind = "afpacket"
 queues = "2-5"
-fail_open = true
 hooks = ["input", "forward", "output"]
 install_rules = false
 notrack = false
@@ -92,7 +91,7 @@ proc_interval = 5
 		t.Fatal(err)
 	}
 	want := &Config{
-		Datapath: DatapathConfig{Kind: "afpacket", Queues: "2-5", FailOpen: true, Hooks: []string{"input", "forward", "output"},
+		Datapath: DatapathConfig{Kind: "afpacket", Queues: "2-5", Hooks: []string{"input", "forward", "output"},
 			MaxQueueLen: 4096, Interfaces: []string{"veth0", "veth1"}, PassNonIP: true},
 		Ruleset:   RulesetConfig{File: "/x/rules.nft"},
 		Workers:   WorkersConfig{Count: 3, Batch: 128, Invalid: "accept", ReapInterval: 250, ReapBudget: 99},
@@ -141,6 +140,7 @@ func TestConfigErrors(t *testing.T) {
 		{base + "[datapath]\nhooks = [\"ingress\"]\n", `c.toml:4: datapath.hooks: unknown hook "ingress"`},
 		{base + "[datapath]\nmax_queue_len = 0\n", `c.toml:4: datapath.max_queue_len: 0`},
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\"]\n", "c.toml:5: datapath.interfaces: a bridge needs exactly two"},
+		{base + "[datapath]\nkind = \"afpacket\"\nfail_open = true\ninterfaces = [\"a\", \"b\"]\n", "c.toml:5: datapath.fail_open: the afpacket bridge always fails closed"},
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"a\"]\n", "c.toml:5: datapath.interfaces: the two interfaces are the same"},
 		{base + "[workers]\nbatch = 0\n", "c.toml:4: workers.batch: 0"},
 		{base + "[workers]\ninvalid = \"maybe\"\n", `c.toml:4: workers.invalid: "maybe"`},

@@ -26,6 +26,22 @@
 //     rotating pcapng files. Trace (trace.go): the nft monitor trace
 //     stream of the control API, fed only while someone follows it.
 //
+// # While hare is down
+//
+// [datapath] fail_open says what happens to traffic while no hare is
+// running, a graceful stop included. NFQUEUE with install_rules: failing
+// closed (fail_open = false, the default) a stop keeps the queue rules
+// and the notrack table (nfqueue.Config.KeepRules), and with no listener
+// and no --queue-bypass the kernel drops whatever the hooks queue until
+// the next start replaces the rules and binds; a crash leaves them to the
+// same effect. `hare run --remove-rules -c FILE` lifts them on purpose
+// (nfqueue.RemoveRules; refused while a queue is bound). Failing open
+// (fail_open = true) a stop removes them, and a crash leaves them with
+// --queue-bypass: either way traffic passes unfiltered by hare until the
+// next start. The AF_PACKET bridge always fails closed: with nobody
+// reading the rings nothing crosses between the two interfaces, and
+// fail_open is refused for it.
+//
 // # Clock
 //
 // Connection times are in the table clock (clock.go): the wall clock at

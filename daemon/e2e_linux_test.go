@@ -39,23 +39,35 @@ interfaces = ["c-side", "s-side"]
 
 // TestDaemonNFQueue is TestDaemonBridge's scenario on a router: the fw
 // namespace forwards between two subnets and hare judges the forward hook
-// through NFQUEUE (iptables -j NFQUEUE, installed and removed by hare,
-// with the notrack table keeping the kernel's conntrack out).
+// through NFQUEUE (iptables -j NFQUEUE, installed by hare, with the
+// notrack table keeping the kernel's conntrack out). Failing closed (the
+// default), the stop keeps the rules: nothing is forwarded until
+// `hare run --remove-rules` lifts them, after which the router forwards
+// unfiltered.
 func TestDaemonNFQueue(t *testing.T) {
 	needRoot(t)
 	if _, err := exec.LookPath("iptables"); err != nil {
 		t.Skip("skipping: no iptables")
 	}
 	n := newNetns(t, true)
-	runScenario(t, n, `[datapath]
+	cfg := runScenario(t, n, `[datapath]
 kind = "nfqueue"
 queues = "0-1"
 hooks = ["forward", "output"]
 `)
-	// Close removed the queue rules: the router forwards unfiltered.
-	if out, err := n.output(n.fw, "iptables", "-S", "FORWARD"); err != nil || strings.Contains(out, "HARE") {
-		t.Errorf("queue rules left behind after stop: %v\n%s", err, out)
+	if out, err := n.output(n.fw, "iptables", "-S", "FORWARD"); err != nil || !strings.Contains(out, "-j HARE") {
+		t.Errorf("fail-closed: the queue rules are gone after the stop: %v\n%s", err, out)
 	}
+	if err := n.run(n.client, "ping", "-c1", "-W1", n.server4); err == nil {
+		t.Error("fail-closed: a ping was forwarded while hare is stopped")
+	}
+	if out, err := n.output(n.fw, hareBinary(t), "run", "--remove-rules", "-c", cfg); err != nil {
+		t.Fatalf("hare run --remove-rules: %v\n%s", err, out)
+	}
+	if out, err := n.output(n.fw, "iptables", "-S", "FORWARD"); err != nil || strings.Contains(out, "HARE") {
+		t.Errorf("queue rules left behind after --remove-rules: %v\n%s", err, out)
+	}
+	n.mustRun(t, n.client, "ping", "-c1", "-W3", n.server4)
 }
 
 func needRoot(t *testing.T) {
@@ -70,8 +82,9 @@ func needRoot(t *testing.T) {
 }
 
 // runScenario runs hare in n.fw with the [datapath] section given and
-// checks, with real programs, what the firewall must do.
-func runScenario(t *testing.T, n *netns, datapathSection string) {
+// checks, with real programs, what the firewall must do. It returns the
+// configuration file's path.
+func runScenario(t *testing.T, n *netns, datapathSection string) string {
 	bin := hareBinary(t)
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.nft")
@@ -178,6 +191,7 @@ socket = %q
 	h.waitLog(t, `"msg":"started"`)
 	cl.echo(t, "after restart")
 	h.stop(t)
+	return cfg
 }
 
 // fwRules is the test's forward ruleset; extra is one more rule. The

@@ -135,6 +135,9 @@ type Datapath interface {
 	// Ports returns one Port per worker.
 	Ports() []Port
 	// Close stops the datapath: blocked Reads return ErrClosed, and what
-	// it installed in the kernel (queue rules, fanout groups) is removed.
+	// it installed in the kernel (queue rules, fanout groups) is removed,
+	// unless it was told to keep its queue rules so that traffic stays
+	// blocked until the next Open (nfqueue.Config.KeepRules: fail-closed
+	// across a stop).
 	Close() error
 }

@@ -20,6 +20,8 @@ import (
 // namespace's two veths, which have no addresses).
 type hareFW struct {
 	datapath string
+	// failOpen is the config's fail_open (nfqueue).
+	failOpen bool
 	tp       *topo
 	dir      string // config, ruleset, control socket, state file
 	proc     *proc
@@ -47,7 +49,7 @@ func (h *hareFW) config() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[datapath]\nkind = %q\n", h.datapath)
 	if h.datapath == "nfqueue" {
-		b.WriteString("queues = \"0\"\nhooks = [\"forward\"]\ninstall_rules = true\nfail_open = false\n")
+		fmt.Fprintf(&b, "queues = \"0\"\nhooks = [\"forward\"]\ninstall_rules = true\nfail_open = %v\n", h.failOpen)
 	} else {
 		fmt.Fprintf(&b, "interfaces = [%q, %q]\npass_non_ip = true\n", h.tp.fwClient, h.tp.fwServer)
 	}
@@ -65,6 +67,14 @@ func (h *hareFW) config() string {
 	return b.String()
 }
 
+// writeConfig writes hare.toml as config() says; the next run reads it.
+func (h *hareFW) writeConfig(t *testing.T) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(h.dir, "hare.toml"), []byte(h.config()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (h *hareFW) socket() string    { return filepath.Join(h.dir, "hare.sock") }
 func (h *hareFW) stateFile() string { return filepath.Join(h.dir, "conntrack.state") }
 
@@ -74,9 +84,7 @@ func (h *hareFW) start(t *testing.T, tp *topo, ruleset string) {
 	if err := os.WriteFile(filepath.Join(h.dir, "rules.nft"), []byte(ruleset), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(h.dir, "hare.toml"), []byte(h.config()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	h.writeConfig(t)
 	h.run(t)
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -51,6 +51,10 @@ func TestProof(t *testing.T) {
 						t.Run("reload-nft-f", func(t *testing.T) { e.testReload(t, v, "nft") })
 						t.Run("restart", func(t *testing.T) { e.testRestart(t, v) })
 						t.Run("crash-fails-closed", func(t *testing.T) { e.testCrash(t, v) })
+						t.Run("stop-fails-closed", func(t *testing.T) { e.testStopFailsClosed(t, v) })
+						if fw.name() == "hare-nfqueue" {
+							t.Run("stop-fails-open", func(t *testing.T) { e.testStopFailsOpen(t, v) })
+						}
 					} else {
 						t.Run("reload", func(t *testing.T) { e.testReload(t, v, "nft -f") })
 					}

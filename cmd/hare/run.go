@@ -22,6 +22,11 @@ func runUsage(w io.Writer) {
                             print the iptables/ip6tables and nft commands that
                             queue packets to hare (nfqueue): what install_rules
                             installs, or what to install by hand without it
+  hare run --remove-rules -c FILE
+                            remove the queue rules and the notrack table
+                            hare installs (nfqueue), which a fail-closed stop
+                            or a crash leaves in place, so that traffic passes
+                            unfiltered; refused while hare is bound to the queues
 
 Flags:
   -c, --config FILE  the configuration (default /etc/hare/hare.toml);
@@ -32,8 +37,11 @@ Flags:
 
 Signals: SIGHUP reloads the configuration and the ruleset (a bad one is
 refused, logged, and the running one stays; connections survive);
-SIGTERM and SIGINT stop: the workers drain, the datapath is closed (its
-kernel rules removed), and the process exits.
+SIGTERM and SIGINT stop: the workers drain, the table is saved, the
+datapath is closed and the process exits. nfqueue with install_rules: a
+stop with fail_open = false keeps the queue rules, so the kernel drops
+the queued traffic until hare starts again (fail-closed); with
+fail_open = true it removes them and traffic passes unfiltered.
 
 Exit status: 0 success, 1 an invalid configuration or a failure, 2 a
 usage error.
@@ -48,6 +56,10 @@ var datapathOpeners = map[string]daemon.Opener{}
 // printRules returns the kernel rules an nfqueue configuration needs; nil
 // when the nfqueue datapath is not built in.
 var printRules func(c *daemon.Config) ([]string, error)
+
+// removeRules removes the kernel rules an nfqueue configuration installs;
+// nil when the nfqueue datapath is not built in.
+var removeRules func(c *daemon.Config) error
 
 // openDatapath opens the datapath c names.
 func openDatapath(c *daemon.Config, log *slog.Logger) (datapath.Datapath, error) {
@@ -68,6 +80,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&path, "config", path, "configuration file")
 	check := fs.Bool("check", false, "check the configuration and exit")
 	rules := fs.Bool("print-rules", false, "print the queue rules and exit")
+	remove := fs.Bool("remove-rules", false, "remove the queue rules and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -95,6 +108,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	if *rules {
 		return runPrintRules(c, stdout, stderr)
 	}
+	if *remove {
+		return runRemoveRules(c, stderr)
+	}
 	d, err := daemon.New(c, daemon.Options{Open: openDatapath, LogOutput: stderr})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -120,6 +136,23 @@ func runPrintRules(c *daemon.Config, stdout, stderr io.Writer) int {
 	}
 	for _, l := range lines {
 		fmt.Fprintln(stdout, l)
+	}
+	return exitOK
+}
+
+// runRemoveRules is hare run --remove-rules.
+func runRemoveRules(c *daemon.Config, stderr io.Writer) int {
+	if c.Datapath.Kind != "nfqueue" {
+		fmt.Fprintf(stderr, "hare run --remove-rules: datapath %q installs no rules (only nfqueue does)\n", c.Datapath.Kind)
+		return exitError
+	}
+	if removeRules == nil {
+		fmt.Fprintln(stderr, "hare run --remove-rules: the nfqueue datapath is not built into this hare")
+		return exitError
+	}
+	if err := removeRules(c); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
 	}
 	return exitOK
 }

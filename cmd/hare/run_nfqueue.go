@@ -13,6 +13,7 @@ import (
 func init() {
 	datapathOpeners["nfqueue"] = openNFQueue
 	printRules = nfqueueRules
+	removeRules = nfqueueRemoveRules
 }
 
 // nfqueueConfig is [datapath] (kind nfqueue) as package nfqueue takes it.
@@ -23,8 +24,14 @@ func nfqueueConfig(c *daemon.Config) (nfqueue.Config, error) {
 		MaxQueueLen:  d.MaxQueueLen,
 		FailOpen:     d.FailOpen,
 		InstallRules: d.InstallRules,
-		Notrack:      d.InstallRules && d.Notrack,
-		Batch:        c.Workers.Batch,
+		// Fail-closed holds while hare is stopped: the queue rules (and
+		// the notrack table, so the kernel's conntrack stays out of the
+		// way of what the next start restores) stay, and with no
+		// listener and no --queue-bypass the kernel drops. Failing open,
+		// the stop removes both and traffic passes unfiltered.
+		KeepRules: !d.FailOpen,
+		Notrack:   d.InstallRules && d.Notrack,
+		Batch:     c.Workers.Batch,
 	}
 	for _, h := range d.Hooks {
 		hk, err := nfqueue.ParseHook(h)
@@ -56,4 +63,14 @@ func nfqueueRules(c *daemon.Config) ([]string, error) {
 	}
 	nc.Notrack = c.Datapath.Notrack
 	return nfqueue.Rules(nc)
+}
+
+// nfqueueRemoveRules takes the rules hare installs for c out of the
+// kernel (nfqueue.RemoveRules): after a fail-closed stop or a crash.
+func nfqueueRemoveRules(c *daemon.Config) error {
+	nc, err := nfqueueConfig(c)
+	if err != nil {
+		return err
+	}
+	return nfqueue.RemoveRules(nc)
 }

@@ -45,7 +45,11 @@
 // an upgrade, Config.KeepRules leaves the rules in place, so packets keep
 // being dropped (or, with FailOpen, bypass the queue) until the next Open
 // replaces the rules and binds again (TestKeepRules). A crash leaves the
-// rules too, to the same effect.
+// rules too, to the same effect. RemoveRules takes them out on purpose
+// (the jumps, the chain, the notrack table, and the filter table's base
+// chains and table when iptables-nft left them empty with policy accept),
+// refusing while a queue is bound (TestRemoveRules). `hare run` keeps the
+// rules when it fails closed and removes them when it fails open.
 //
 // # What hare sees
 //
