@@ -71,6 +71,13 @@ type DatapathConfig struct {
 	// per queue waiting for hare (NFQA_CFG_QUEUE_MAXLEN).
 	Notrack     bool   `toml:"notrack"`
 	MaxQueueLen uint32 `toml:"max_queue_len"`
+	// NFQUEUE: GSO lets the kernel queue GSO super-packets whole
+	// (NFQA_CFG_F_GSO) instead of segmenting them first: one verdict per
+	// super-packet, as the kernel's own nftables and conntrack judge and
+	// count a GRO/GSO skb once. Their transport checksum is not computed
+	// yet (datapath.Packet.CsumPartial), and conntrack takes it as good,
+	// as Linux does. Default on.
+	GSO bool `toml:"gso"`
 
 	// AF_PACKET: the two interfaces bridged; PassARP lets ARP through
 	// without a verdict (a bridge without ARP is no bridge), PassNonIP
@@ -151,7 +158,7 @@ type StateConfig struct {
 func DefaultConfig() *Config {
 	return &Config{
 		Datapath: DatapathConfig{Kind: "nfqueue", Queues: "0", Hooks: []string{"forward"}, InstallRules: true, Notrack: true,
-			MaxQueueLen: 1024, PassARP: true, Defrag: true},
+			MaxQueueLen: 1024, GSO: true, PassARP: true, Defrag: true},
 		Workers: WorkersConfig{Batch: 64, Invalid: "drop", ReapInterval: 100, ReapBudget: 1024},
 		Control: ControlConfig{Socket: control.DefaultSocket},
 		Log:     LogConfig{Format: "text", Level: "info", PcapRotateBytes: 16 << 20, PcapKeep: 4},

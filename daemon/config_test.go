@@ -51,6 +51,7 @@ hooks = ["input", "forward", "output"]
 install_rules = false
 notrack = false
 max_queue_len = 4096
+gso = false
 interfaces = ["veth0", "veth1"]
 pass_arp = false
 pass_non_ip = true

@@ -211,6 +211,10 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	size := len(pk.Data) - pk.L3 // layer-3 bytes, as the counters count
 	p := &w.p
 	p.DecodeIP(pk.Data[pk.L3:])
+	// A GSO super-packet's checksum is finished only at segmentation;
+	// Linux's conntrack takes it as good (nf_ip_checksum,
+	// nf_ip6_checksum: skb_csum_unnecessary), and so does hare's.
+	p.CsumUnnecessary = pk.CsumPartial
 	if p.IPVersion == 0 {
 		// Linux drops a packet whose IP header is bad before any hook
 		// (ip_rcv_core, ipv6_rcv: IPSTATS_MIB_INHDRERRORS); the policy

@@ -75,6 +75,15 @@ type Packet struct {
 	InIf      int    // input interface index (0: none, e.g. locally generated)
 	OutIf     int    // output interface index (0: not known yet)
 	Mark      uint32 // the packet's mark on arrival (skb->mark), if the datapath knows it
+	// CsumPartial says the transport checksum is not computed yet
+	// (CHECKSUM_PARTIAL: a GSO super-packet or a packet this host made,
+	// whose checksum field holds the pseudo-header sum and is finished
+	// when the packet is segmented or sent). NFQUEUE with GSO reads it
+	// from NFQA_SKB_INFO (NFQA_SKB_CSUMNOTREADY); an AF_PACKET bridge
+	// completes such checksums itself and leaves it false. The checksum
+	// of such a packet counts as verified, as Linux's conntrack counts it
+	// (nf_ip_checksum, nf_ip6_checksum: skb_csum_unnecessary).
+	CsumPartial bool
 
 	// Set by the worker before Done.
 	Verdict Verdict

@@ -10,7 +10,8 @@ import "hash/crc32"
 // bad checksum means is the tracker's call (Linux nf_conntrack_checksum).
 //
 // Transport checksums cover the whole datagram, so they are checked only for
-// packets that are neither fragments nor cut by the capture. Like Linux
+// packets that are neither fragments nor cut by the capture, and not when
+// the caller set CsumUnnecessary. Like Linux
 // nf_ip6_checksum, the IPv6 pseudo-header uses the destination in the IPv6
 // header even when a Routing header names another final destination. It
 // does not allocate.
@@ -32,7 +33,7 @@ func (p *Parsed) checksums() Reason {
 	default:
 		return ReasonNone
 	}
-	if p.L4Off == 0 || p.capEnd != p.dgramEnd || p.Frag.IsFragment() {
+	if p.L4Off == 0 || p.capEnd != p.dgramEnd || p.Frag.IsFragment() || p.CsumUnnecessary {
 		return ReasonNone
 	}
 	seg := p.b[p.L4Off:p.dgramEnd]
@@ -104,9 +105,9 @@ func sctpChecksumOK(seg []byte) bool {
 // verifies UDP-Lite with IPPROTO_UDP there; RFC 3828 §3.2 says the
 // protocol is UDP-Lite's own, as VerifyChecksums does. It reports true when
 // the packet is not a whole, unfragmented UDP-Lite datagram (nothing to
-// check). It does not allocate.
+// check) or CsumUnnecessary is set. It does not allocate.
 func (p *Parsed) VerifyUDPLiteAs(proto IPProto) bool {
-	if p.Proto != ProtoUDPLite || p.L4Off == 0 || p.capEnd != p.dgramEnd || p.Frag.IsFragment() {
+	if p.Proto != ProtoUDPLite || p.L4Off == 0 || p.capEnd != p.dgramEnd || p.Frag.IsFragment() || p.CsumUnnecessary {
 		return true
 	}
 	seg := p.b[p.L4Off:p.dgramEnd]

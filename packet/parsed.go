@@ -94,6 +94,15 @@ type Parsed struct {
 	// Anomalies are oddities that do not stop decoding: extension headers
 	// out of order or repeated, a Home Address option, an oversized chain.
 	Anomalies Anomaly
+
+	// CsumUnnecessary is set by the caller, after Decode (which clears
+	// it), for a packet whose transport checksum is known good or not yet
+	// computed: a live datapath's CHECKSUM_PARTIAL packet (a GSO
+	// super-packet, whose checksum field holds the pseudo-header sum
+	// until segmentation). VerifyChecksums then checks only the IPv4
+	// header checksum, as Linux's nf_ip_checksum and nf_ip6_checksum skip
+	// what skb_csum_unnecessary vouches for.
+	CsumUnnecessary bool
 }
 
 // Frag holds the fragmentation fields of the packet.

@@ -6,6 +6,8 @@
 #
 #   sudo ./scripts/bench-live.sh            # 5 s per iperf3 run
 #   sudo BENCH_SECONDS=10 ./scripts/bench-live.sh
+#   sudo BENCH_FIREWALLS='kernel-routed|hare-nfqueue' ./scripts/bench-live.sh
+#                                           # only these firewalls
 #
 # For each firewall of integration/ (kernel-routed, kernel-bridge,
 # hare-nfqueue, hare-afpacket), IPv4 and IPv6, between the client and the
@@ -38,6 +40,6 @@ echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$SECONDS
 HARE_INTEGRATION=1 HARE_BENCH=1 BENCH_SECONDS=${BENCH_SECONDS:-5} \
-	"$GO" test -count=1 -v -timeout 20m -run '^TestBenchLive$' ./integration/ |
+	"$GO" test -count=1 -v -timeout 20m -run "^TestBenchLive\$/^(${BENCH_FIREWALLS:-.*})\$" ./integration/ |
 	grep -vE '^(=== RUN|--- PASS|PASS$|ok )'
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) ($((SECONDS - start)) s)"

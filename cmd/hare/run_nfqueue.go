@@ -31,6 +31,7 @@ func nfqueueConfig(c *daemon.Config) (nfqueue.Config, error) {
 		// the stop removes both and traffic passes unfiltered.
 		KeepRules: !d.FailOpen,
 		Notrack:   d.InstallRules && d.Notrack,
+		GSO:       d.GSO,
 		Batch:     c.Workers.Batch,
 	}
 	for _, h := range d.Hooks {

@@ -32,6 +32,10 @@ const (
 	attrOutDev     = 6  // NFQA_IFINDEX_OUTDEV
 	attrPayload    = 10 // NFQA_PAYLOAD
 	attrCapLen     = 13 // NFQA_CAP_LEN: the packet's length when cut by the copy range
+	attrSkbInfo    = 14 // NFQA_SKB_INFO: be32 flags, sent only with NFQA_CFG_F_GSO
+
+	skbCsumNotReady = 1 << 0 // NFQA_SKB_CSUMNOTREADY: ip_summed == CHECKSUM_PARTIAL
+	skbGSO          = 1 << 1 // NFQA_SKB_GSO: skb_is_gso
 
 	cfgCmd         = 1 // NFQA_CFG_CMD: u8 command, pad, be16 pf
 	cfgParams      = 2 // NFQA_CFG_PARAMS: be32 copy_range, u8 copy_mode
@@ -54,6 +58,7 @@ type packetInfo struct {
 	in, out uint32
 	payload []byte
 	capLen  uint32 // 0 unless the payload was cut
+	skbInfo uint32 // NFQA_SKB_INFO flags (nfqnl_put_packet_info)
 }
 
 // parsePacket reads the body of an NFQNL_MSG_PACKET (after the nlmsghdr).
@@ -89,6 +94,8 @@ func parsePacket(b []byte, pi *packetInfo) (ok bool) {
 			pi.payload = v
 		case attrCapLen:
 			pi.capLen = be32(v)
+		case attrSkbInfo:
+			pi.skbInfo = be32(v)
 		}
 		if a := align4(l); a < len(b) {
 			b = b[a:]
@@ -116,6 +123,10 @@ func (pi *packetInfo) fill(p *datapath.Packet) {
 		OutIf:  int(pi.out),
 		Mark:   pi.mark,
 		Handle: uint64(pi.id),
+		// Without NFQA_CFG_F_GSO the kernel finishes the checksum before
+		// queueing (nfqnl_build_packet_message: skb_checksum_help) and
+		// sends no NFQA_SKB_INFO.
+		CsumPartial: pi.skbInfo&skbCsumNotReady != 0,
 	}
 }
 
