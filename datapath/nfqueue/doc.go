@@ -62,11 +62,12 @@
 // partial checksums (skb_checksum_help), so hare sees packets no
 // longer than the MTU with their checksums done. With Config.GSO, a
 // forwarded TCP stream arrives as super-packets of up to 64 KiB whose
-// transport checksum is not yet computed (the kernel would say so in
-// NFQA_SKB_INFO, NFQA_SKB_CSUMNOTREADY, which the datapath.Packet does
-// not carry): about 30 times fewer packets for hare, but a worker that
-// verifies checksums must not (TestGSO: 1 MiB through veth is 725
-// packets without GSO, 23 with).
+// transport checksum is not yet computed: the kernel says so in
+// NFQA_SKB_INFO (NFQA_SKB_CSUMNOTREADY), which becomes
+// datapath.Packet.CsumPartial, and a worker's checksum check must take it
+// as good, as Linux's conntrack does (hare run's does). About 30 times
+// fewer packets for hare (TestGSO: 1 MiB through veth is 725 packets
+// without GSO, 23 with).
 //
 // Fragments (checked by TestFragments): notrack does not stop the
 // kernel's defragmentation, which runs at priority -400 (before raw)
