@@ -86,6 +86,28 @@ func (p *proc) next(timeout time.Duration) (string, bool) {
 	}
 }
 
+// quiet reads lines until none comes for gap and reports whether that
+// happened within limit; last is the last line read. A stream that was
+// cut stops within a gap of what was in flight, however late a loaded
+// machine delivers that; a live one (a heartbeat every 50 ms) never
+// pauses for a whole gap. No fixed settling sleep decides either way.
+func (p *proc) quiet(gap, limit time.Duration) (last string, ok bool) {
+	end := time.After(limit)
+	for {
+		select {
+		case l, open := <-p.lines:
+			if !open {
+				return last, true
+			}
+			last = l
+		case <-time.After(gap):
+			return last, true
+		case <-end:
+			return last, false
+		}
+	}
+}
+
 // drain discards the lines that arrived so far and returns how many.
 func (p *proc) drain() int {
 	n := 0
