@@ -22,7 +22,7 @@
 //
 // The socket has mode 0600 (root only), or 0660 and the group of
 // Config.Group. Independently of the mode, every connection's peer
-// credentials (SO_PEERCRED) are checked: root, the daemon's own user and
+// credentials (SO_PEERCRED, SO_PEERGROUPS) are checked: root, the daemon's own user and
 // members of the configured group (primary or supplementary) are served,
 // anyone else gets 403 Forbidden.
 //

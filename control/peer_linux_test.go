@@ -78,6 +78,13 @@ func TestPeerCredentials(t *testing.T) {
 		t.Skip("needs root to run a client as another user")
 	}
 	const nobody, group = 65534, 54321
+	// More supplementary groups than peerGroups' first buffer holds: the
+	// kernel's ERANGE and a second read.
+	var many []uint32
+	for g := uint32(60000); g < 60100; g++ {
+		many = append(many, g)
+	}
+	many = append(many, group)
 	for _, c := range []struct {
 		name      string
 		group     string
@@ -93,6 +100,7 @@ func TestPeerCredentials(t *testing.T) {
 		{"nobody, mode 0666", "", 0o666, nobody, nobody, nil, "403", 0o600, 0},
 		{"group member (primary)", "54321", 0, nobody, group, nil, "ok", 0o660, group},
 		{"group member (supplementary)", "54321", 0o666, nobody, nobody, []uint32{group}, "ok", 0o660, group},
+		{"group member (101st supplementary)", "54321", 0o666, nobody, nobody, many, "ok", 0o660, group},
 		{"not in the group, mode 0666", "54321", 0o666, nobody, nobody, []uint32{12345}, "403", 0o660, group},
 	} {
 		t.Run(c.name, func(t *testing.T) {
