@@ -44,7 +44,10 @@
 // longer queue, and traffic passes unfiltered by hare. For a restart or
 // an upgrade, Config.KeepRules leaves the rules in place, so packets keep
 // being dropped (or, with FailOpen, bypass the queue) until the next Open
-// replaces the rules and binds again (TestKeepRules). A crash leaves the
+// binds again and replaces the rules in place: the queue chain refilled
+// in one iptables-restore transaction, the notrack table in one nft
+// transaction, the jumps left where they are, so that the hooks queue
+// at every moment (TestKeepRules, TestReopenNoGap). A crash leaves the
 // rules too, to the same effect. RemoveRules takes them out on purpose
 // (the jumps, the chain, the notrack table, and the filter table's base
 // chains and table when iptables-nft left them empty with policy accept),

@@ -139,8 +139,13 @@ func existed(family, chain string) bool {
 
 // install runs the commands for c after clearing what a previous run
 // that did not close may have left, and returns how to undo them. On
-// error it has undone what it did.
+// error it has undone what it did. Over the queue rules of a previous
+// run (a fail-closed stop that kept them, a crash) it replaces them in
+// place instead (replace), so that the hooks never stop queueing.
 func install(c Config, first uint16, n int) (*installed, error) {
+	if c.InstallRules && exec.Command(tools[0], "-w", "-S", c.Chain).Run() == nil {
+		return replace(c, first, n)
+	}
 	cleanup(c)
 	in := &installed{}
 	if c.InstallRules {
@@ -181,7 +186,10 @@ func install(c Config, first uint16, n int) (*installed, error) {
 	return in, nil
 }
 
-const deleteIfEmpty = "delete-table-if-empty"
+const (
+	deleteIfEmpty = "delete-table-if-empty"
+	deleteIfIdle  = "delete-chain-if-idle"
+)
 
 // remove undoes everything and reports the first error other than
 // "not there": undoing what was never done (after a failed install) is
@@ -190,9 +198,12 @@ func (in *installed) remove() error {
 	var first error
 	for _, cmd := range in.undo {
 		var err error
-		if cmd[0] == deleteIfEmpty {
+		switch cmd[0] {
+		case deleteIfEmpty:
 			err = deleteTableIfEmpty(cmd[1], cmd[2])
-		} else {
+		case deleteIfIdle:
+			err = deleteChainIfIdle(cmd[1], cmd[2])
+		default:
 			err = run(cmd)
 		}
 		if err != nil && first == nil && !notThere(err) {
