@@ -22,7 +22,14 @@ const (
 
 var verdictNames = [NumVerdicts]string{"accept", "drop", "reject"}
 
-func (v Verdict) String() string { return verdictNames[v] }
+// String returns the verdict's label value; "unknown" out of range
+// (a label, not a panic, whatever a caller passes).
+func (v Verdict) String() string {
+	if v >= NumVerdicts {
+		return "unknown"
+	}
+	return verdictNames[v]
+}
 
 // DropReason says why a packet was dropped (or rejected).
 type DropReason uint8
@@ -43,7 +50,13 @@ var dropReasonNames = [NumDropReasons]string{
 	"rule", "reject", "policy", "table_full", "no_route", "undecodable", "fragment", "not_ip",
 }
 
-func (r DropReason) String() string { return dropReasonNames[r] }
+// String returns the reason's label value; "unknown" out of range.
+func (r DropReason) String() string {
+	if r >= NumDropReasons {
+		return "unknown"
+	}
+	return dropReasonNames[r]
+}
 
 // WorkerStats are one worker's counts, as plain numbers (a snapshot).
 type WorkerStats struct {

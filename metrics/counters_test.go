@@ -162,3 +162,17 @@ func BenchmarkPublish(b *testing.B) {
 		c.Publish()
 	}
 }
+
+// TestNamesOutOfRange: a verdict or reason past the known ones has a
+// label instead of panicking.
+func TestNamesOutOfRange(t *testing.T) {
+	if got := Verdict(NumVerdicts).String(); got != "unknown" {
+		t.Errorf("Verdict(%d) = %q", NumVerdicts, got)
+	}
+	if got := DropReason(255).String(); got != "unknown" {
+		t.Errorf("DropReason(255) = %q", got)
+	}
+	if VerdictReject.String() != "reject" || DropNotIP.String() != "not_ip" {
+		t.Errorf("known names changed: %s %s", VerdictReject, DropNotIP)
+	}
+}
