@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/hare-fw/hare/engine"
@@ -190,6 +191,21 @@ func withCounters(rs *ruleset.Ruleset, cs []engine.CounterValue, qs []engine.Quo
 	return out
 }
 
+// errIncludeRefused is why a control-group peer's include is not read.
+var errIncludeRefused = errors.New("the daemon reads included files only for root (it would read them as root)")
+
+// includeConfig is how the daemon reads the includes of r's source: from
+// its file system for root or its own user, who could read the files
+// anyway; for a member of the control group not at all, since the daemon
+// would read them with its own rights and its error messages quote what
+// it read (nft run by that user reads them with the user's rights).
+func includeConfig(r *http.Request) ruleset.Config {
+	if p, ok := r.Context().Value(peerKey{}).(peer); ok && (p.uid == 0 || int(p.uid) == os.Geteuid()) {
+		return ruleset.OSConfig()
+	}
+	return ruleset.Config{ReadFile: func(string) ([]byte, error) { return nil, errIncludeRefused }}
+}
+
 // rulesApply is `nft -f` and `nft add|insert|delete rule…`: the body is
 // nft source; name= is its file name in error messages; check=1 only
 // checks it (nft -c).
@@ -212,7 +228,7 @@ func (s *Server) rulesApply(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "<cmdline>"
 	}
-	f, err := ruleset.Parse(name, src, ruleset.OSConfig())
+	f, err := ruleset.Parse(name, src, includeConfig(r))
 	if err != nil {
 		httpErrorPos(w, http.StatusBadRequest, err.Error(), errPos(err, src))
 		return

@@ -3,11 +3,16 @@ package control
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hare-fw/hare/engine"
 	pt "github.com/hare-fw/hare/packet/packettest"
+	"github.com/hare-fw/hare/ruleset"
 )
 
 const baseRules = `table inet filter {
@@ -159,5 +164,33 @@ func TestRulesObjects(t *testing.T) {
 	got, _ = r.c.ListRuleset(ctx, ListOptions{JSON: true})
 	if !strings.Contains(got, `"packets": 2, "bytes": 80`) || !strings.Contains(got, `"used": 80`) {
 		t.Fatalf("objects, JSON:\n%s", got)
+	}
+}
+
+// TestIncludeConfig: includes are read for root and the daemon's user,
+// never for a control-group member (the daemon reads as root, and its
+// errors quote what it read).
+func TestIncludeConfig(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "inc.nft")
+	if err := os.WriteFile(f, []byte("define x = 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	req := func(p peer) *http.Request {
+		r := httptest.NewRequest("POST", "/v1/ruleset", nil)
+		return r.WithContext(context.WithValue(r.Context(), peerKey{}, p))
+	}
+	if _, err := includeConfig(req(peer{ok: true, uid: uint32(os.Geteuid())})).ReadFile(f); err != nil {
+		t.Errorf("the daemon's own user: %v", err)
+	}
+	other := uint32(os.Geteuid() + 1000)
+	if _, err := includeConfig(req(peer{ok: true, uid: other, gid: 54321})).ReadFile(f); !errors.Is(err, errIncludeRefused) {
+		t.Errorf("a group member: %v, want errIncludeRefused", err)
+	}
+	if _, err := includeConfig(httptest.NewRequest("POST", "/v1/ruleset", nil)).ReadFile(f); !errors.Is(err, errIncludeRefused) {
+		t.Errorf("no peer credentials: %v, want errIncludeRefused", err)
+	}
+	src := []byte(`include "` + f + `"` + "\n")
+	if _, err := ruleset.Parse("<cmdline>", src, includeConfig(req(peer{ok: true, uid: other}))); err == nil || !strings.Contains(err.Error(), errIncludeRefused.Error()) {
+		t.Errorf("parse with a group member's include: %v", err)
 	}
 }
