@@ -40,6 +40,7 @@
 //	                              handles=1 (-a), stateless=1 (-s), format=json (-j); 404 if the part does not exist
 //	POST   /v1/ruleset            nft -f / nft add|insert|delete rule|element…: the body is nft source, applied
 //	                              as one transaction; name= its file name in errors; check=1 only checks (nft -c)
+//	                              (include is read by the daemon, so only for root or the daemon's user)
 //	GET    /v1/counters           rule counters and named counters/quotas: Counters
 //	GET    /v1/trace              nft monitor trace: NDJSON Records of trace lines (see TraceHub)
 //	POST   /v1/reload             reload configuration and ruleset (Backend.Reload), as SIGHUP
