@@ -31,7 +31,11 @@
 // flow from the table kills it; a UDP stream loses nothing across reloads.
 // For hare also: reload by SIGHUP, by POST /v1/reload and by hare nft -f; a
 // restart keeps a connection alive with the state file and kills it
-// without; a killed daemon fails closed. TestConntrackListMatchesKernel
+// without; a killed daemon fails closed, and so does a stopped one
+// (SIGTERM with fail_open = false: allowed and blocked new flows both
+// time out until the next start; for nfqueue `hare run --remove-rules`
+// then leaves the namespace's ruleset empty and traffic unfiltered);
+// with fail_open = true a stopped nfqueue daemon lets everything pass. TestConntrackListMatchesKernel
 // compares hare ct -L with conntrack -L over the same flows.
 //
 // Programs in namespaces are this test binary run again with
