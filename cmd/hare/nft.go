@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -117,7 +118,14 @@ func runNft(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "internal:0:0-0: Error: Could not open file \"%s\": %s\n", file, errnoText(err))
 			return exitError
 		}
-		return n.apply(ctx, file, src, check)
+		// The daemon resolves the file's relative includes from the
+		// name's directory, and its working directory is not ours: it
+		// gets the absolute name, and errors show the name as given.
+		name := file
+		if abs, err := filepath.Abs(file); err == nil && abs != file {
+			name, n.given = abs, map[string]string{abs: file}
+		}
+		return n.apply(ctx, name, src, check)
 	case len(words) == 0:
 		nftHelp(stderr)
 		return exitError
@@ -133,6 +141,7 @@ type nftRun struct {
 	c              *control.Client
 	stdout, stderr io.Writer
 	o              control.ListOptions
+	given          map[string]string // absolute file name -> as given on the command line
 }
 
 // apply sends nft source to the daemon.
@@ -172,7 +181,11 @@ func (n *nftRun) fail(err error, name, src string) int {
 		}
 	}
 	if p.File != "<cmdline>" {
-		fmt.Fprintf(n.stderr, "%s:%d:%d-%d: ", p.File, p.Line, p.Col, p.Col+width-1)
+		file := p.File
+		if g, ok := n.given[file]; ok {
+			file = g
+		}
+		fmt.Fprintf(n.stderr, "%s:%d:%d-%d: ", file, p.Line, p.Col, p.Col+width-1)
 	}
 	fmt.Fprintf(n.stderr, "Error: %s\n", strings.TrimPrefix(p.Msg, "Error: "))
 	if p.Src != "" {

@@ -194,6 +194,14 @@ func TestNftErrors(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(errOut, p+":3:") || !strings.Contains(errOut, "\t\ttcp dport 99999 accept\n\t\t") {
 		t.Errorf("bad file: %d %q", code, errOut)
 	}
+	// A relative name: errors name it as given (the daemon got it made
+	// absolute, for its includes).
+	if rel, err := filepath.Rel(".", p); err == nil {
+		code, _, errOut = hnft("-f", rel)
+		if code != 1 || !strings.HasPrefix(errOut, rel+":3:") {
+			t.Errorf("bad file by a relative name: %d %q", code, errOut)
+		}
+	}
 	if code, out, _ := hnft("list", "ruleset"); code != 0 || out != "" {
 		t.Errorf("ruleset after refused changes: %d %q", code, out)
 	}
