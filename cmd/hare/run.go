@@ -146,6 +146,10 @@ func runRemoveRules(c *daemon.Config, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hare run --remove-rules: datapath %q installs no rules (only nfqueue does)\n", c.Datapath.Kind)
 		return exitError
 	}
+	if !c.Datapath.InstallRules {
+		fmt.Fprintln(stderr, "hare run --remove-rules: install_rules is off: hare installs no rules (the queue rules are yours)")
+		return exitError
+	}
 	if removeRules == nil {
 		fmt.Fprintln(stderr, "hare run --remove-rules: the nfqueue datapath is not built into this hare")
 		return exitError

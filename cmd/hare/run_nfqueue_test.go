@@ -36,18 +36,24 @@ func TestNFQueueFailMode(t *testing.T) {
 	}
 }
 
-// TestRemoveRulesNotNFQueue: --remove-rules on a bridge configuration is
-// refused: the bridge installs no rules.
-func TestRemoveRulesNotNFQueue(t *testing.T) {
+// TestRemoveRulesRefused: --remove-rules removes only what hare
+// installs, so it is refused for a bridge (which installs no rules) and
+// for an nfqueue configuration without install_rules (the rules are the
+// user's).
+func TestRemoveRulesRefused(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "c.toml")
-	src := "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"b\"]\n[ruleset]\nfile = \"r.nft\"\n"
-	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var out, errb bytes.Buffer
-	if rc := run([]string{"run", "--remove-rules", "-c", cfg}, &out, &errb); rc != exitError ||
-		!strings.Contains(errb.String(), `datapath "afpacket" installs no rules`) {
-		t.Errorf("exit %d, stderr %q", rc, errb.String())
+	for _, tc := range []struct{ datapath, want string }{
+		{"kind = \"afpacket\"\ninterfaces = [\"a\", \"b\"]\n", `datapath "afpacket" installs no rules`},
+		{"kind = \"nfqueue\"\ninstall_rules = false\n", "install_rules is off"},
+	} {
+		cfg := filepath.Join(dir, "c.toml")
+		if err := os.WriteFile(cfg, []byte("[datapath]\n"+tc.datapath+"[ruleset]\nfile = \"r.nft\"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		if rc := run([]string{"run", "--remove-rules", "-c", cfg}, &out, &errb); rc != exitError ||
+			!strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%q: exit %d, stderr %q, want %q", tc.datapath, rc, errb.String(), tc.want)
+		}
 	}
 }
