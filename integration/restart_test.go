@@ -68,7 +68,27 @@ func (e *env) testCrash(t *testing.T, v int) {
 	}
 	os.Remove(h.stateFile())
 	h.run(t)
+	e.forgetOutage(t)
 	if r := roleResult(t, e.tp.client, "client", "udp", hostPort(srv, portEcho)); !r.OK {
 		t.Errorf("UDP echo after hare started again: %+v", r)
+	}
+}
+
+// forgetOutage flushes the client's and the server's neighbour tables
+// after the firewall was down. While nothing bridges the afpacket veths,
+// the probes' ARP requests and neighbour solicitations go unanswered: the
+// client's entry for the server stays INCOMPLETE for its 3 probes, 1 s
+// apart (mcast_solicit, retrans_time_ms), then turns FAILED and frees
+// the packets queued on it (neigh_invalidate). A datagram sent just after
+// the restart joins that doomed queue when its last probe went out
+// before hare bridged again, and is lost with it although hare never saw
+// it. In a full run the entries were REACHABLE from the earlier subtests
+// and the datagram left at once, which is why only the subtest run alone
+// failed. The outage's unresolved entries are not hare's; the test
+// starts the after-restart probe from a clean neighbour state.
+func (e *env) forgetOutage(t *testing.T) {
+	t.Helper()
+	for _, ns := range []netns{e.tp.client, e.tp.server} {
+		ns.must(t, "ip", "neigh", "flush", "all")
 	}
 }

@@ -64,6 +64,7 @@ func (e *env) testStopFailsClosed(t *testing.T, v int) {
 		}
 	}
 	h.run(t)
+	e.forgetOutage(t)
 	allowed, inbound = e.probe(t, v)
 	if !allowed.OK {
 		t.Errorf("allowed UDP echo after hare started again: %+v", allowed)
