@@ -3,7 +3,6 @@ package integration
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,70 +90,4 @@ func (e *env) testDelete(t *testing.T, v int) {
 	if strings.Contains(out, fmt.Sprintf("sport=%d ", lport)) {
 		t.Errorf("the deleted flow is back in the table:\n%s", out)
 	}
-}
-
-// testReload: a stream of 600 numbered UDP datagrams (200/s) echoed by
-// the server loses none while the firewall reloads its ruleset three
-// times (how: by SIGHUP or by the API).
-//
-// The rate is low on purpose: on this shared 2-core machine (load 5 to 10
-// while other builds run) hare's worker is sometimes not scheduled for
-// tens of milliseconds, and the afpacket receive ring retires a block per
-// packet at low rates (tp_retire_blk_tov 1 ms, 16 blocks): it holds 16
-// packets, 16 ms at 1000/s, after which the kernel drops (tp_drops). At
-// 200/s it covers 80 ms. A failure prints hare's drop counters, which say
-// whether hare dropped (a reason) or the kernel did (kernel_drops).
-func (e *env) testReload(t *testing.T, v int, how string) {
-	srv := e.tp.serverIP[v]
-	const n, pps = 600, 200
-	h, isHare := e.fw.(*hareFW)
-	var before map[string]float64
-	if isHare {
-		before = h.metrics()
-	}
-	done := make(chan struct{})
-	var r result
-	var err error
-	go func() {
-		defer close(done)
-		r, err = roleRun(e.tp.client, "client", "udpstream", hostPort(srv, portEcho), fmt.Sprint(n), fmt.Sprint(pps))
-	}()
-	rules := rulesetText(e.tp)
-	for i := 0; i < 3; i++ {
-		time.Sleep(700 * time.Millisecond)
-		e.fw.reload(t, rules, how)
-	}
-	<-done
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Sent != n || r.Recv != n {
-		t.Errorf("UDP stream across reloads: sent %d, echoed %d of %d; first missing: %v", r.Sent, r.Recv, n, r.Lost)
-		if isHare {
-			t.Logf("hare's counters during the stream: %s", dropDeltas(before, h.metrics()))
-			for _, ns := range []netns{e.tp.client, e.tp.fw, e.tp.server} {
-				out, _ := ns.run("ip", "-s", "-s", "link")
-				t.Logf("ip -s -s link in %s:\n%s", ns, out)
-			}
-		}
-	}
-}
-
-// dropDeltas lists the hare metrics about lost packets that grew between
-// two reads, with the packets received and decided.
-func dropDeltas(before, after map[string]float64) string {
-	var parts []string
-	for k, v := range after {
-		if strings.Contains(k, "drop") || strings.Contains(k, "invalid") || strings.Contains(k, "error") ||
-			strings.HasPrefix(k, "hare_packets_total") || strings.HasPrefix(k, "hare_datapath_received") {
-			if d := v - before[k]; d > 0 {
-				parts = append(parts, fmt.Sprintf("%s +%.0f", k, d))
-			}
-		}
-	}
-	slices.Sort(parts)
-	if len(parts) == 0 {
-		return "none grew (the loss was not hare's)"
-	}
-	return strings.Join(parts, ", ")
 }

@@ -24,7 +24,9 @@ import (
 //	post URL N                   HTTP POST of N bytes; bytes = what the server counted
 //	tcp ADDR                     dial, send a line, read it back (kind says how it failed)
 //	udp ADDR                     send a datagram, wait for the echo
-//	udpstream ADDR N PPS         N numbered datagrams at PPS per second; counts echoes
+//	udpstream ADDR N PPS LPORT   N numbered datagrams at PPS per second from LPORT;
+//	                             prints "ready", "sent K" at each quarter, then the
+//	                             result counting the echoes
 //	hold ADDR LPORT              connect from LPORT, print "ready", read heartbeat lines
 //	                             and print one result per line (seq) until killed
 //	udpfrom ADDR LPORT           one echo from a fixed local port
@@ -49,7 +51,8 @@ func client(args []string) error {
 	case "udpstream":
 		n, _ := strconv.Atoi(a[1])
 		pps, _ := strconv.Atoi(a[2])
-		emit(udpStream(a[0], n, pps))
+		lport, _ := strconv.Atoi(a[3])
+		emit(udpStream(a[0], n, pps, lport))
 	case "hold":
 		lport, _ := strconv.Atoi(a[1])
 		return hold(a[0], lport)
@@ -141,45 +144,59 @@ func udpEchoOnce(addr string, lport int) result {
 }
 
 // udpStream sends n datagrams carrying their sequence number, pps per
-// second, to a UDP echo server and counts the echoes: every datagram lost
-// on the way there or back is missing.
-func udpStream(addr string, n, pps int) result {
-	c, err := net.Dial("udp", addr)
+// second, from lport to a UDP echo server and counts the echoes: every
+// datagram lost on the way there or back is missing. It prints "sent K"
+// after each quarter of the stream, so that a test acts while the stream
+// runs however slowly a loaded machine schedules it.
+//
+// The reader stops when every echo arrived, or echoGuard after the last
+// one: a failure guard, not a settling time (a fixed wait after the last
+// send cut off late echoes on a loaded machine).
+func udpStream(addr string, n, pps, lport int) result {
+	d := net.Dialer{LocalAddr: &net.UDPAddr{Port: lport}}
+	c, err := d.Dial("udp", addr)
 	if err != nil {
 		return failure(err)
 	}
 	defer c.Close()
+	bigReceiveBuffer(c.(*net.UDPConn))
+	fmt.Println("ready")
 	seen := make([]bool, n)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		buf := make([]byte, 64)
-		for {
+		for got := 0; got < n; {
+			c.SetReadDeadline(time.Now().Add(echoGuard))
 			k, err := c.Read(buf)
 			if err != nil {
 				return
 			}
 			if k >= 4 {
-				if s := int(binary.BigEndian.Uint32(buf)); s < n {
+				if s := int(binary.BigEndian.Uint32(buf)); s < n && !seen[s] {
 					seen[s] = true
+					got++
 				}
 			}
 		}
 	}()
 	pkt := make([]byte, 64)
+	r := result{}
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		binary.BigEndian.PutUint32(pkt, uint32(i))
-		c.Write(pkt)
+		if _, err := c.Write(pkt); err == nil {
+			r.Sent++
+		}
+		if (i+1)%(n/4) == 0 {
+			fmt.Printf("sent %d\n", i+1)
+		}
 		if d := time.Until(start.Add(time.Duration(i+1) * time.Second / time.Duration(pps))); d > 0 {
 			time.Sleep(d)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
-	c.SetReadDeadline(time.Now())
 	wg.Wait()
-	r := result{Sent: n}
 	for i, ok := range seen {
 		if ok {
 			r.Recv++
@@ -189,6 +206,21 @@ func udpStream(addr string, n, pps int) result {
 	}
 	r.OK = r.Recv == n
 	return r
+}
+
+// echoGuard bounds the wait for the next echo of a stream.
+const echoGuard = 5 * time.Second
+
+// bigReceiveBuffer sets a 4 MiB receive buffer (SO_RCVBUFFORCE: root
+// passes net.core.rmem_max), so that a reader the loaded machine does not
+// schedule for a while loses no datagram to a full socket
+// (__udp_enqueue_schedule_skb, counted in Udp RcvbufErrors).
+func bigReceiveBuffer(c *net.UDPConn) {
+	if rc, err := c.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, 4<<20)
+		})
+	}
 }
 
 // hold connects to the heartbeat server from a fixed local port and prints

@@ -63,6 +63,7 @@ func serve() error {
 		if err != nil {
 			return err
 		}
+		bigReceiveBuffer(pc.(*net.UDPConn))
 		go udpEcho(pc)
 	}
 	fmt.Println("ready")
