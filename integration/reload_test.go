@@ -102,9 +102,9 @@ func (e *env) testReload(t *testing.T, v int, how string) {
 	if serverSock > sock(e.tp.server) || clientSock > sock(e.tp.client) || r.Sent != n || cOut != r.Sent {
 		t.Errorf("datagrams lost outside the firewall and not explained by the sockets' counters: server %d, client %d\n%s\n%s",
 			serverSock, clientSock, account, hareSide)
-	} else if r.Recv != n {
+	} else if serverSock+clientSock > 0 {
 		t.Logf("the stream lost %d datagrams in the end hosts' UDP sockets, not on the firewall's path (first missing: %v)\n%s",
-			n-r.Recv, r.Lost, account)
+			serverSock+clientSock, r.Lost, account)
 	}
 }
 
