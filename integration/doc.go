@@ -28,7 +28,11 @@
 // unreachable; a 200 kB POST to the far host succeeds through PMTU
 // discovery; a Packet Too Big about an existing flow reaches the client and
 // a spoofed one does not; the table counts ping -c 5 exactly; deleting a
-// flow from the table kills it; a UDP stream loses nothing across reloads.
+// flow from the table kills it; a UDP stream loses nothing on the
+// firewall's path across reloads (every datagram is counted where it
+// leaves and reaches the end hosts' IP layers; losses in the end hosts'
+// sockets are reported with their /proc/net/snmp counters, see
+// reload_test.go).
 // For hare also: reload by SIGHUP, by POST /v1/reload and by hare nft -f; a
 // restart keeps a connection alive with the state file and kills it
 // without; a killed daemon fails closed, and so does a stopped one

@@ -45,6 +45,11 @@ func TestReopenNoGap(t *testing.T) {
 	}()
 	tp.inNS(t, tp.f, func() { d.Close() })
 	d2 := tp.openIn(t, tp.f, c)
+	// The second hare's queue has no reader, so what is sent now is held
+	// too: keep sending until at least 10 went, however little of the
+	// swap a loaded machine let the sender see (a count of sends, not a
+	// span of time, makes the test).
+	waitFor(func() bool { return sent.Load() >= 10 })
 	stop.Store(true)
 	<-done
 	defer tp.inNS(t, tp.f, func() { d2.Close() })
