@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os/exec"
@@ -148,7 +149,9 @@ func ctTraffic(t *testing.T, n *netnsPair) (cleanup func()) {
 	}
 	echo(c)
 	c.Close()
-	time.Sleep(200 * time.Millisecond)
+	// Wait for the last ACK (conntrack's TIME_WAIT), not a fixed time: the
+	// comparison needs every packet of the close in the capture.
+	n.waitKernelState(t, "40012", "TIME_WAIT")
 	if _, err := dial("tcp4", "10.77.0.2:40013", "10.77.0.1:9"); err == nil {
 		t.Fatal("connected to a closed port")
 	}
@@ -168,8 +171,13 @@ func ctTraffic(t *testing.T, n *netnsPair) (cleanup func()) {
 		t.Fatal(err)
 	}
 	c.Write([]byte("nobody"))
+	// The port unreachable has passed conntrack and the capture once the
+	// connected socket reports it.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 8)); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("datagram to a closed port: %v, want ECONNREFUSED", err)
+	}
 	c.Close()
-	time.Sleep(300 * time.Millisecond) // the port unreachable, the last ACKs
 	return func() {
 		for _, f := range closers {
 			f()
@@ -388,6 +396,21 @@ func TestCtKernelOracle(t *testing.T) {
 // waitEventListeners waits until k sockets in namespace a listen to
 // conntrack events: NETLINK_NETFILTER (12) sockets subscribed to a group
 // in /proc/net/netlink (conntrack -E has no other sign of being ready).
+// waitKernelState waits until namespace a's conntrack shows the TCP
+// connection from sport in state (5 s at most, then the test fails).
+func (n *netnsPair) waitKernelState(t *testing.T, sport, state string) {
+	t.Helper()
+	var out string
+	for range 100 {
+		_, out, _ = n.exec(n.a, "conntrack", "-L", "-p", "tcp", "--sport", sport)
+		if strings.Contains(out, " "+state+" ") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the kernel's entry from port %s never reached %s: %q", sport, state, out)
+}
+
 func (n *netnsPair) waitEventListeners(k int) {
 	n.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
