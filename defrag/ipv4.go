@@ -118,7 +118,7 @@ func (r *Reassembler) reasm4(q *queue) (Result, []byte) {
 	}
 	put16(out[6:], ff)
 	put16(out[10:], 0)
-	put16(out[10:], checksum(out[:ihl]))
+	put16(out[10:], ^packet.ChecksumFold(packet.ChecksumAdd(out[:ihl], 0)))
 	r.fragMax = max(q.maxDFSize, q.maxSize)
 	r.stats.Reassembled++
 	r.release(q)
@@ -143,20 +143,4 @@ func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
 
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
-
-// checksum returns the Internet checksum (RFC 1071) of b.
-func checksum(b []byte) uint16 {
-	var s uint32
-	for len(b) >= 2 {
-		s += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
 }

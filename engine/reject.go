@@ -185,9 +185,9 @@ func checksumOK(p *packet.Parsed, ip []byte, off int) bool {
 	case packet.ProtoICMP:
 		// Conntrack checked it without a pseudo-header (nf_conntrack
 		// proto icmp); the skb is then csum_valid.
-		return fold(sum(seg, 0)) == 0xffff
+		return packet.ChecksumFold(packet.ChecksumAdd(seg, 0)) == 0xffff
 	}
-	return fold(sum(seg, pseudo(p, len(seg), uint8(p.Proto)))) == 0xffff
+	return packet.ChecksumFold(packet.ChecksumAdd(seg, pseudo(p, len(seg), uint8(p.Proto)))) == 0xffff
 }
 
 // isError4 reports whether an IPv4 packet is an ICMP error, or an ICMP
@@ -257,7 +257,7 @@ func tcpReset(dst []byte, p *packet.Parsed, seglen int) []byte {
 // finishTCP fills in the checksum of the TCP header at dst[l4:].
 func finishTCP(dst []byte, l4 int, p *packet.Parsed) []byte {
 	seg := dst[l4:]
-	c := ^fold(sum(seg, pseudo(p, len(seg), uint8(packet.ProtoTCP))))
+	c := ^packet.ChecksumFold(packet.ChecksumAdd(seg, pseudo(p, len(seg), uint8(packet.ProtoTCP))))
 	binary.BigEndian.PutUint16(seg[16:], c)
 	return dst
 }
@@ -276,7 +276,7 @@ func unreach4(dst []byte, p *packet.Parsed, ip []byte, code uint8) []byte {
 	dst = ipv4Header(dst, p, packet.ProtoICMP, 20+8+len(q), tos, 0)
 	dst = append(dst, 3, code, 0, 0, 0, 0, 0, 0) // destination unreachable, unused
 	dst = append(dst, q...)
-	c := ^fold(sum(dst[n+20:], 0))
+	c := ^packet.ChecksumFold(packet.ChecksumAdd(dst[n+20:], 0))
 	binary.BigEndian.PutUint16(dst[n+22:], c)
 	return dst
 }
@@ -303,7 +303,7 @@ func unreach6(dst []byte, p *packet.Parsed, ip []byte, code uint8) []byte {
 	dst = append(dst, 1, code, 0, 0, 0, 0, 0, 0) // destination unreachable, unused
 	dst = append(dst, q...)
 	seg := dst[n+40:]
-	binary.BigEndian.PutUint16(seg[2:], ^fold(sum(seg, pseudo(p, len(seg), uint8(packet.ProtoICMPv6)))))
+	binary.BigEndian.PutUint16(seg[2:], ^packet.ChecksumFold(packet.ChecksumAdd(seg, pseudo(p, len(seg), uint8(packet.ProtoICMPv6)))))
 	return dst
 }
 
@@ -318,7 +318,7 @@ func ipv4Header(dst []byte, p *packet.Parsed, proto packet.IPProto, tot int, tos
 	dst = append(dst, rejectTTL, uint8(proto), 0, 0)
 	d, s := p.Dst.As4(), p.Src.As4()
 	dst = append(append(dst, d[:]...), s[:]...)
-	binary.BigEndian.PutUint16(dst[n+10:], ^fold(sum(dst[n:], 0)))
+	binary.BigEndian.PutUint16(dst[n+10:], ^packet.ChecksumFold(packet.ChecksumAdd(dst[n:], 0)))
 	return dst
 }
 
@@ -342,29 +342,8 @@ func pseudo(p *packet.Parsed, n int, proto uint8) uint64 {
 func addrSum(p *packet.Parsed) uint64 {
 	if p.IPVersion == 4 {
 		s, d := p.Src.As4(), p.Dst.As4()
-		return sum(d[:], sum(s[:], 0))
+		return packet.ChecksumAdd(d[:], packet.ChecksumAdd(s[:], 0))
 	}
 	s, d := p.Src.As16(), p.Dst.As16()
-	return sum(d[:], sum(s[:], 0))
-}
-
-// sum adds b as big-endian 16-bit words to s (RFC 1071); an odd last
-// byte is padded with zero.
-func sum(b []byte, s uint64) uint64 {
-	for len(b) >= 2 {
-		s += uint64(b[0])<<8 | uint64(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint64(b[0]) << 8
-	}
-	return s
-}
-
-// fold folds a sum into 16 bits, ones' complement.
-func fold(s uint64) uint16 {
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
+	return packet.ChecksumAdd(d[:], packet.ChecksumAdd(s[:], 0))
 }

@@ -26,7 +26,7 @@ func (p *Parsed) VerifyChecksums() Reason {
 func (p *Parsed) checksums() Reason {
 	switch p.IPVersion {
 	case 4:
-		if fold(sum(p.b[p.L3Off:p.L3Off+int(p.IHL)], 0)) != 0xffff {
+		if ChecksumFold(ChecksumAdd(p.b[p.L3Off:p.L3Off+int(p.IHL)], 0)) != 0xffff {
 			return ReasonBadIPv4Checksum
 		}
 	case 6:
@@ -70,7 +70,7 @@ func (p *Parsed) checksums() Reason {
 			return ReasonBadUDPLiteChecksum
 		}
 	case ProtoICMP:
-		if fold(sum(seg, 0)) != 0xffff {
+		if ChecksumFold(ChecksumAdd(seg, 0)) != 0xffff {
 			return ReasonBadICMPChecksum
 		}
 	case ProtoICMPv6:
@@ -134,21 +134,24 @@ func (p *Parsed) l4ok(covered []byte, n int) bool {
 	var s uint64
 	if p.IPVersion == 4 {
 		a, d := p.Src.As4(), p.Dst.As4()
-		s = sum(a[:], s)
-		s = sum(d[:], s)
+		s = ChecksumAdd(a[:], s)
+		s = ChecksumAdd(d[:], s)
 	} else {
 		a, d := p.Src.As16(), p.Dst.As16()
-		s = sum(a[:], s)
-		s = sum(d[:], s)
+		s = ChecksumAdd(a[:], s)
+		s = ChecksumAdd(d[:], s)
 	}
 	s += uint64(p.Proto) + uint64(n)
-	return fold(sum(covered, s)) == 0xffff
+	return ChecksumFold(ChecksumAdd(covered, s)) == 0xffff
 }
 
-// sum adds b to the one's-complement sum s (RFC 1071), 32 bits at a time:
-// folding the wider sum at the end gives the same 16-bit result because
-// 2^16 ≡ 1 (mod 2^16-1).
-func sum(b []byte, s uint64) uint64 {
+// ChecksumAdd adds b to the one's-complement sum s (RFC 1071), 32 bits
+// at a time: folding the wider sum at the end gives the same 16-bit result
+// because 2^16 ≡ 1 (mod 2^16-1). Sums of several pieces chain: an odd
+// length is padded with zero, so only the last piece may be odd.
+// Everything in hare that computes an Internet checksum (verification here,
+// reject packets, refragmentation, checksum completion) uses this one.
+func ChecksumAdd(b []byte, s uint64) uint64 {
 	for len(b) >= 8 {
 		s += uint64(be32(b)) + uint64(be32(b[4:]))
 		b = b[8:]
@@ -167,7 +170,10 @@ func sum(b []byte, s uint64) uint64 {
 	return s
 }
 
-func fold(s uint64) uint16 {
+// ChecksumFold folds a ChecksumAdd sum into 16 bits. The checksum field
+// holds its complement; a packet whose sum over the covered bytes (field
+// included) folds to 0xffff verifies.
+func ChecksumFold(s uint64) uint16 {
 	for s>>16 != 0 {
 		s = s&0xffff + s>>16
 	}

@@ -1,31 +1,10 @@
 package afpacket
 
-import "encoding/binary"
+import (
+	"encoding/binary"
 
-// sum adds b to the 32-bit one's-complement accumulator acc (RFC 1071 §4.1).
-func sum(b []byte, acc uint64) uint64 {
-	for len(b) >= 8 {
-		v := binary.BigEndian.Uint64(b)
-		acc += v >> 32
-		acc += v & 0xffffffff
-		b = b[8:]
-	}
-	for len(b) >= 2 {
-		acc += uint64(binary.BigEndian.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		acc += uint64(b[0]) << 8
-	}
-	return acc
-}
-
-func fold(acc uint64) uint16 {
-	for acc > 0xffff {
-		acc = acc>>16 + acc&0xffff
-	}
-	return uint16(acc)
-}
+	"github.com/hare-fw/hare/packet"
+)
 
 // completeChecksum fills in a checksum the sender left to the hardware
 // (CHECKSUM_PARTIAL, seen as VIRTIO_NET_HDR_F_NEEDS_CSUM): the field at
@@ -37,7 +16,7 @@ func completeChecksum(frame []byte, start, off int) bool {
 	if start < 0 || off < 0 || start+off+2 > len(frame) {
 		return false
 	}
-	c := ^fold(sum(frame[start:], 0))
+	c := ^packet.ChecksumFold(packet.ChecksumAdd(frame[start:], 0))
 	if c == 0 {
 		c = 0xffff
 	}
@@ -72,15 +51,15 @@ func partialChecksum(b []byte) bool {
 	var acc uint64
 	switch f[l3] >> 4 {
 	case 4:
-		acc = sum(f[l3+12:l3+20], proto+n)
+		acc = packet.ChecksumAdd(f[l3+12:l3+20], proto+n)
 	case 6:
 		if l3+40 > start {
 			return false
 		}
-		acc = sum(f[l3+8:l3+40], proto+n>>16+n&0xffff)
+		acc = packet.ChecksumAdd(f[l3+8:l3+40], proto+n>>16+n&0xffff)
 	default:
 		return false
 	}
-	binary.BigEndian.PutUint16(f[start+off:], fold(acc))
+	binary.BigEndian.PutUint16(f[start+off:], packet.ChecksumFold(acc))
 	return true
 }

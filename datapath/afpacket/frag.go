@@ -1,6 +1,10 @@
 package afpacket
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/hare-fw/hare/packet"
+)
 
 // IPv4 option types that matter when fragmenting (RFC 791 §3.1).
 const (
@@ -67,7 +71,7 @@ func fragment4(buf []byte, ends []int, frame []byte, l2, mtu int) int {
 		binary.BigEndian.PutUint16(h[2:], uint16(ihl+size))
 		binary.BigEndian.PutUint16(h[6:], v)
 		h[10], h[11] = 0, 0
-		binary.BigEndian.PutUint16(h[10:], ^fold(sum(h[:ihl], 0)))
+		binary.BigEndian.PutUint16(h[10:], ^packet.ChecksumFold(packet.ChecksumAdd(h[:ihl], 0)))
 		if n == 0 {
 			optionsFragment(hdr[20:ihl])
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/packet"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +46,7 @@ func flood(t testing.TB, stop chan struct{}) *sync.WaitGroup {
 	ip[0], ip[8], ip[9] = 0x45, 64, 17
 	binary.BigEndian.PutUint16(ip[2:], 50)
 	copy(ip[12:], []byte{10, 71, 0, 1, 10, 71, 0, 2})
-	binary.BigEndian.PutUint16(ip[10:], ^fold(sum(ip[:20], 0)))
+	binary.BigEndian.PutUint16(ip[10:], ^packet.ChecksumFold(packet.ChecksumAdd(ip[:20], 0)))
 	binary.BigEndian.PutUint16(ip[20:], 40000) // UDP source port
 	binary.BigEndian.PutUint16(ip[22:], 5002)
 	binary.BigEndian.PutUint16(ip[24:], 30)
