@@ -74,7 +74,7 @@ func (sp *slowPacket) moreField(words string) (v slowVal, typ string, ok, known 
 	case "meta protocol":
 		return num(map[uint8]uint64{4: 0x0800, 6: 0x86dd}[p.IPVersion], "ethertype", p.IPVersion != 0)
 	case "meta length":
-		return num(uint64(len(ip)), "num", true) // the generator's datagrams are whole
+		return num(statedLength(ip), "num", true)
 	case "meta pkttype":
 		pk := uint64(0)
 		if sp.m.Output {
@@ -476,4 +476,23 @@ func (sp *slowPacket) liveDevice(words string) (slowVal, string, bool, bool) {
 		return slowVal{typ: "num", num: uint64(m.IifType)}, "iftype", hasIn, true
 	}
 	return slowVal{typ: "num", num: uint64(m.OifType)}, "iftype", hasOut, true
+}
+
+// statedLength is skb->len as the hooks see it: the datagram's length as its
+// header states it, not what a truncated buffer holds (Linux's ip_rcv and
+// ipv6_rcv drop a datagram shorter than its header says before any hook;
+// replay still filters what a short snaplen cut). A length field too small
+// to be true falls back to the bytes at hand, as the decoder does.
+func statedLength(ip []byte) uint64 {
+	switch {
+	case len(ip) >= 20 && ip[0]>>4 == 4:
+		if tot := int(ip[2])<<8 | int(ip[3]); tot >= int(ip[0]&0xf)*4 {
+			return uint64(tot)
+		}
+	case len(ip) >= 40 && ip[0]>>4 == 6:
+		if plen := int(ip[4])<<8 | int(ip[5]); plen != 0 {
+			return uint64(40 + plen)
+		}
+	}
+	return uint64(len(ip))
 }
