@@ -16,6 +16,18 @@ type Config struct {
 	// interface. Default 1.
 	Workers int
 
+	// Ring is the kind of receive ring: RingV3 (the default) or RingV2.
+	// See Ring for which to choose.
+	Ring Ring
+
+	// Frames is the number of frame slots of a RingV2 ring, rounded up
+	// to a multiple of 15 (fifteen 68 KiB slots to a 1 MiB block; a slot
+	// holds the largest frame, a 64 KiB GRO frame). Default 120: 8 MiB
+	// per socket, as the RingV3 default. A slot holds one frame however
+	// small, so Frames is how many frames a worker may fall behind by
+	// before the kernel drops (tp_drops, KernelDrops).
+	Frames int
+
 	// BlockSize and Blocks size each socket's TPACKET_V3 receive ring
 	// (tpacket_req3.tp_block_size, tp_block_nr). BlockSize is a multiple of
 	// the page size and large enough for a 64 KiB GRO frame. Defaults
@@ -62,6 +74,43 @@ type Config struct {
 	DisableLRO bool
 }
 
+// Ring is the TPACKET version of the receive rings (PACKET_VERSION).
+//
+// RingV3 (TPACKET_V3) hands frames over a block at a time: when a block
+// is full or its timer (BlockTimeout, at least 1 ms) expires
+// (prb_retire_rx_blk_timer_expired). Blocks pack frames tightly and one
+// wakeup brings many frames: the choice for throughput. At a low rate
+// every frame waits for the timer, about 1 ms in each direction.
+//
+// RingV2 (TPACKET_V2) hands over every frame as soon as it is written
+// (tpacket_rcv sets its slot's tp_status and wakes the reader): the
+// choice for latency. Each frame takes a whole 68 KiB slot and, at a low
+// rate, costs a wakeup of its own.
+type Ring uint8
+
+const (
+	RingV3 Ring = iota
+	RingV2
+)
+
+func (r Ring) String() string {
+	if r == RingV2 {
+		return "v2"
+	}
+	return "v3"
+}
+
+// ParseRing reads "v2" or "v3".
+func ParseRing(s string) (Ring, error) {
+	switch s {
+	case "v3":
+		return RingV3, nil
+	case "v2":
+		return RingV2, nil
+	}
+	return 0, fmt.Errorf("ring %q: not \"v2\" (TPACKET_V2, low latency) or \"v3\" (TPACKET_V3, throughput)", s)
+}
+
 // DefaultConfig returns the configuration for bridging a and b with one
 // worker.
 func DefaultConfig(a, b string) Config {
@@ -71,6 +120,7 @@ func DefaultConfig(a, b string) Config {
 		BlockSize:    128 << 10,
 		Blocks:       64,
 		BlockTimeout: time.Millisecond,
+		Frames:       120,
 		PassARP:      true,
 		Defrag:       true,
 		DisableLRO:   true,
@@ -90,6 +140,15 @@ func (c *Config) check(pageSize int) error {
 	}
 	if c.Workers > 1024 {
 		return fmt.Errorf("afpacket: %d workers; a fanout group holds at most 1024 sockets (PACKET_FANOUT_MAX)", c.Workers)
+	}
+	if c.Ring != RingV3 && c.Ring != RingV2 {
+		return fmt.Errorf("afpacket: ring kind %d: not RingV3 or RingV2", c.Ring)
+	}
+	if c.Frames == 0 {
+		c.Frames = 120
+	}
+	if c.Frames < 2 || c.Frames > 1<<20 {
+		return fmt.Errorf("afpacket: %d frames: need 2 to %d", c.Frames, 1<<20)
 	}
 	if c.BlockSize == 0 {
 		c.BlockSize = 128 << 10

@@ -17,11 +17,13 @@ import (
 // (match_fanout_group in dev_queue_xmit_nit). Then a frame the bridge
 // host itself sends on B must not be forwarded to A either, which is what
 // PACKET_FANOUT_FLAG_IGNORE_OUTGOING is for.
-func TestNoEchoNoDuplicate(t *testing.T) {
+func TestNoEchoNoDuplicate(t *testing.T) { forRings(t, testNoEchoNoDuplicate) }
+
+func testNoEchoNoDuplicate(t *testing.T, ring Ring) {
 	tp := needTopology(t)
 	var fromA, fromB atomic.Int64
 	var inA atomic.Int64
-	r := startBridge(t, 3, func(port datapath.Port, p *datapath.Packet) {
+	r := startBridge(t, ring, 3, func(port datapath.Port, p *datapath.Packet) {
 		if bytes.Contains(p.Data, []byte("echo-test")) {
 			if int64(p.InIf) == inA.Load() {
 				fromA.Add(1)
@@ -109,9 +111,11 @@ func TestNoEchoNoDuplicate(t *testing.T) {
 // transmissions fail while it is down (Errors), the sockets come back
 // into their fanout groups with it (packet_notifier → register_prot_hook),
 // and traffic flows again.
-func TestLinkFlap(t *testing.T) {
+func TestLinkFlap(t *testing.T) { forRings(t, testLinkFlap) }
+
+func testLinkFlap(t *testing.T, ring Ring) {
 	tp := needTopology(t)
-	r := startBridge(t, 2, dropDiscard)
+	r := startBridge(t, ring, 2, dropDiscard)
 	ping := func() error {
 		return nsRun(tp.client, "ping", "-c", "1", "-W", "5", serverIP4)
 	}

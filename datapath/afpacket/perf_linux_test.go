@@ -2,6 +2,7 @@ package afpacket
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -74,11 +75,15 @@ func flood(t testing.TB, stop chan struct{}) *sync.WaitGroup {
 
 // TestNoAllocs reads, decides and forwards batches under a flood and
 // asserts that this allocates nothing.
-func TestNoAllocs(t *testing.T) {
+func TestNoAllocs(t *testing.T) { forRings(t, testNoAllocs) }
+
+func testNoAllocs(t *testing.T, ring Ring) {
 	tp := needTopology(t)
 	var br *Bridge
 	var err error
-	inNetns(t, tp.bridge, func() { br, err = Open(DefaultConfig("b0", "b1")) })
+	c := DefaultConfig("b0", "b1")
+	c.Ring = ring
+	inNetns(t, tp.bridge, func() { br, err = Open(c) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,44 +119,57 @@ func TestNoAllocs(t *testing.T) {
 // from a flood of 64-byte frames, with workers that accept everything.
 // The flood's sender shares the machine with the bridge.
 func BenchmarkForward64(b *testing.B) {
-	for _, workers := range []int{1, 2} {
-		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[workers], func(b *testing.B) {
-			var fwd atomic.Int64
-			r := startBridge(b, workers, func(_ datapath.Port, p *datapath.Packet) {
-				p.Verdict = datapath.Accept
-				fwd.Add(1)
+	for _, ring := range rings {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("ring=%v/workers=%d", ring, workers), func(b *testing.B) {
+				benchForward64(b, ring, workers)
 			})
-			stop := make(chan struct{})
-			wg := flood(b, stop)
-			for fwd.Load() == 0 {
-				time.Sleep(time.Millisecond)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			start, t0 := fwd.Load(), time.Now()
-			for fwd.Load()-start < int64(b.N) {
-				time.Sleep(100 * time.Microsecond)
-			}
-			el := time.Since(t0)
-			b.StopTimer()
-			got := fwd.Load() - start
-			close(stop)
-			wg.Wait()
-			s := r.stats()
-			b.ReportMetric(float64(got)/el.Seconds(), "frames/s")
-			b.ReportMetric(float64(s.KernelDrops)/float64(s.Received+s.KernelDrops), "ring-loss")
-			r.stop()
-		})
+		}
 	}
 }
 
+func benchForward64(b *testing.B, ring Ring, workers int) {
+	var fwd atomic.Int64
+	r := startBridge(b, ring, workers, func(_ datapath.Port, p *datapath.Packet) {
+		p.Verdict = datapath.Accept
+		fwd.Add(1)
+	})
+	stop := make(chan struct{})
+	wg := flood(b, stop)
+	for fwd.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, t0 := fwd.Load(), time.Now()
+	for fwd.Load()-start < int64(b.N) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	el := time.Since(t0)
+	b.StopTimer()
+	got := fwd.Load() - start
+	close(stop)
+	wg.Wait()
+	s := r.stats()
+	b.ReportMetric(float64(got)/el.Seconds(), "frames/s")
+	b.ReportMetric(float64(s.KernelDrops)/float64(s.Received+s.KernelDrops), "ring-loss")
+	r.stop()
+}
+
 // BenchmarkRoundTrip measures a UDP request and its reply through the
-// bridge, one at a time: at such a low rate each frame waits in a ring
-// block until the block's timer hands it over (BlockTimeout), which
-// dominates the latency the bridge adds.
+// bridge, one at a time. At such a low rate, with RingV3 each frame waits
+// in a ring block until the block's timer hands it over (BlockTimeout),
+// which dominates the latency the bridge adds; RingV2 hands each frame
+// over at once.
 func BenchmarkRoundTrip(b *testing.B) {
+	for _, ring := range rings {
+		b.Run("ring="+ring.String(), func(b *testing.B) { benchRoundTrip(b, ring) })
+	}
+}
+
+func benchRoundTrip(b *testing.B, ring Ring) {
 	tp := needTopology(b)
-	startBridge(b, 1, dropDiscard)
+	startBridge(b, ring, 1, dropDiscard)
 	var srv net.PacketConn
 	var err error
 	inNetns(b, tp.server, func() { srv, err = net.ListenPacket("udp4", serverIP4+":5004") })

@@ -119,28 +119,25 @@ func (p *Port) wait() {
 
 // fill takes frames from socket i's ring until b is full.
 func (p *Port) fill(i int, b *datapath.Batch) {
-	r := &p.s[i].ring
+	r := p.s[i].ring
 	for len(b.Pkts) < cap(b.Pkts) {
-		off := r.nextFrame()
-		if off < 0 {
+		f, ok := r.next()
+		if !ok {
 			return
 		}
-		p.take(i, off, b)
+		p.take(i, r.bytes(), &f, b)
 	}
 }
 
-// take handles the frame at off in socket i's ring (as tpacket_rcv laid
-// it out): IP frames join b, other frames are passed or dropped.
-func (p *Port) take(i, off int, b *datapath.Batch) {
-	m := p.s[i].ring.mem
+// take handles frame fr of socket i's ring m (as tpacket_rcv laid it
+// out): IP frames join b, other frames are passed or dropped.
+func (p *Port) take(i int, m []byte, fr *frame, b *datapath.Batch) {
 	p.c.received++
-	snap := int(ne.Uint32(m[off+tpSnaplen:]))
-	wire := int(ne.Uint32(m[off+tpLen:]))
-	st := ne.Uint32(m[off+tpStatus:])
-	start := off + int(ne.Uint16(m[off+tpMac:]))
-	// A frame clamped to the block (tpacket_rcv: "packet too big") cannot
-	// be forwarded; nor can one without room to put its VLAN tag back.
-	if snap < wire || snap < 14 || start-vnetLen-4 < off+tpHdrEnd {
+	snap, wire, st, start := fr.snap, fr.wire, fr.status, fr.mac
+	// A frame clamped to the block or slot (tpacket_rcv: "packet too
+	// big") cannot be forwarded; nor can one without room to put its VLAN
+	// tag back.
+	if snap < wire || snap < 14 || start-vnetLen-4 < fr.hdrEnd || start+snap > len(m) {
 		p.c.errors++
 		return
 	}
@@ -169,11 +166,11 @@ func (p *Port) take(i, off int, b *datapath.Batch) {
 		// addresses move 4 bytes down into the gap before the frame.
 		tpid := uint16(ether8021Q)
 		if st&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
-			if t := ne.Uint16(m[off+tpVlanTPID:]); t != 0 {
-				tpid = t
+			if fr.tpid != 0 {
+				tpid = fr.tpid
 			}
 		}
-		tci := uint16(ne.Uint32(m[off+tpVlanTCI:]))
+		tci := fr.tci
 		copy(m[v-4:], m[v:start+12])
 		start, v = start-4, v-4
 		binary.BigEndian.PutUint16(m[start+12:], tpid)
@@ -229,7 +226,7 @@ func (p *Port) Done(b *datapath.Batch) error {
 			continue
 		}
 		i, v := int(pk.Handle>>32&1), int(uint32(pk.Handle))
-		m := p.s[i].ring.mem
+		m := p.s[i].ring.bytes()
 		if v+vnetLen+len(pk.Data) > len(m) {
 			p.c.errors++
 			continue

@@ -2,107 +2,78 @@ package afpacket
 
 import (
 	"encoding/binary"
-	"sync/atomic"
-	"unsafe"
+	"fmt"
 
 	"golang.org/x/sys/unix"
 )
 
 var ne = binary.NativeEndian
 
-// Offsets in struct tpacket_block_desc (include/uapi/linux/if_packet.h):
-// version, offset_to_priv, then tpacket_hdr_v1.
-const (
-	blkStatus   = 8  // hdr.bh1.block_status
-	blkNumPkts  = 12 // hdr.bh1.num_pkts
-	blkFirstPkt = 16 // hdr.bh1.offset_to_first_pkt
-)
-
-// Offsets in struct tpacket3_hdr.
-const (
-	tpNextOffset = 0
-	tpSnaplen    = 12
-	tpLen        = 16
-	tpStatus     = 20
-	tpMac        = 24
-	tpVlanTCI    = 32 // hv1.tp_vlan_tci
-	tpVlanTPID   = 36 // hv1.tp_vlan_tpid
-	// tpacket_rcv writes a struct sockaddr_ll after the header, at
-	// TPACKET_ALIGN(sizeof(struct tpacket3_hdr)); the frame's own bytes
-	// (and the virtio_net_hdr before them) start after that.
-	tpHdrEnd = 48 + unix.SizeofSockaddrLinklayer
-)
-
-// ring is one socket's TPACKET_V3 receive ring (packet_set_ring with
-// tpacket_req3): Blocks blocks of BlockSize bytes. The kernel fills the
-// current block frame by frame (prb_fill_curr_block) and hands it over
-// whole by setting TP_STATUS_USER in its descriptor when it is full or
-// its timer expires (prb_close_block); user space gives it back by
-// writing TP_STATUS_KERNEL. Blocks go round in order, so the blocks
-// user space holds are always a contiguous run starting at first.
+// rxRing is the part of a socket's receive ring that depends on its
+// TPACKET version: where the kernel's frames are and how they are handed
+// over and given back. A TPACKET_V3 ring (ring3) hands over blocks of
+// frames, a TPACKET_V2 ring (ring2) one frame at a time; the Port reads
+// both the same way, through next and release, and everything else
+// (checksums, VLAN tags, verdicts, transmission) is shared.
 //
-// Frames of a block stay valid until the block is given back, which a
-// Port does only after transmitting what it accepted (Done): frames are
-// decided and transmitted straight from the ring, without a copy.
-type ring struct {
-	mem   []byte
-	bsize int
-	n     int
-
-	cur   int  // the block being read, or the one waited for
-	open  bool // cur is handed over and has frames left
-	left  int  // frames left in cur
-	next  int  // offset in mem of cur's next frame
-	first int  // the oldest block held
-	held  int  // blocks read to the end and not yet given back
+// Both keep frames in the ring until release: a Port decides and
+// transmits them where they lie and releases them only after Done.
+type rxRing interface {
+	// next returns the next frame the kernel has handed over, or
+	// ok == false when there is none yet.
+	next() (f frame, ok bool)
+	// release gives every frame returned by next back to the kernel.
+	release()
+	// bytes is the mapped ring; frame offsets are into it.
+	bytes() []byte
+	// drops returns the frames the kernel dropped for want of room since
+	// the last call (PACKET_STATISTICS, which resets on read).
+	drops(fd int) uint64
+	// unmap unmaps the ring.
+	unmap()
 }
 
-func (r *ring) status(blk int) *uint32 {
-	return (*uint32)(unsafe.Pointer(&r.mem[blk*r.bsize+blkStatus]))
+// frame is one frame of a ring as tpacket_rcv wrote it: its header's
+// fields, whose layout differs between struct tpacket2_hdr and struct
+// tpacket3_hdr, read out. Offsets are into the ring.
+type frame struct {
+	hdrEnd int // first byte after the header and its sockaddr_ll
+	mac    int // the Ethernet header (tp_mac), the virtio_net_hdr before it
+	snap   int // bytes in the ring (tp_snaplen)
+	wire   int // bytes of the packet (tp_len)
+	status uint32
+	tci    uint16 // tp_vlan_tci, with TP_STATUS_VLAN_VALID
+	tpid   uint16 // tp_vlan_tpid, with TP_STATUS_VLAN_TPID_VALID
 }
 
-// nextFrame returns the offset in mem of the next frame the kernel has
-// handed over, or -1. A block read to its end counts as held until
-// release.
-func (r *ring) nextFrame() int {
-	for !r.open {
-		if atomic.LoadUint32(r.status(r.cur))&unix.TP_STATUS_USER == 0 {
-			return -1
-		}
-		base := r.cur * r.bsize
-		r.left = int(ne.Uint32(r.mem[base+blkNumPkts:]))
-		r.next = base + int(ne.Uint32(r.mem[base+blkFirstPkt:]))
-		if r.left > 0 {
-			r.open = true
-			break
-		}
-		r.advance()
+// version is the PACKET_VERSION value.
+func (r Ring) version() int {
+	if r == RingV2 {
+		return unix.TPACKET_V2
 	}
-	off := r.next
-	r.next = off + int(ne.Uint32(r.mem[off+tpNextOffset:]))
-	r.left--
-	if r.left == 0 {
-		r.advance()
-	}
-	return off
+	return unix.TPACKET_V3
 }
 
-func (r *ring) advance() {
-	r.open = false
-	r.cur++
-	if r.cur == r.n {
-		r.cur = 0
+// openRing sets up the receive ring of socket fd as c.Ring says
+// (packet_set_ring) and maps it. PACKET_VERSION is set already.
+func openRing(fd int, c *Config) (rxRing, error) {
+	if c.Ring == RingV2 {
+		return openRing2(fd, c)
 	}
-	r.held++
+	return openRing3(fd, c)
 }
 
-// release gives every block read to its end back to the kernel.
-func (r *ring) release() {
-	for ; r.held > 0; r.held-- {
-		atomic.StoreUint32(r.status(r.first), unix.TP_STATUS_KERNEL)
-		r.first++
-		if r.first == r.n {
-			r.first = 0
+// mapRing maps a ring of size bytes, locked in memory if the limits
+// allow.
+func mapRing(fd, size int) ([]byte, error) {
+	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_LOCKED|unix.MAP_POPULATE)
+	if err != nil {
+		// MAP_LOCKED fails under a small RLIMIT_MEMLOCK; the ring works
+		// unlocked too.
+		mem, err = unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return nil, fmt.Errorf("afpacket: mmap ring: %w", err)
 		}
 	}
+	return mem, nil
 }

@@ -13,7 +13,7 @@ type sock struct {
 	fd      int
 	ifindex int
 	mtu     int
-	ring    ring
+	ring    rxRing // nil until mapped
 }
 
 // vnetLen is sizeof(struct virtio_net_hdr): with PACKET_VNET_HDR every
@@ -62,7 +62,7 @@ func openSock(ifindex, mtu int, c *Config) (s *sock, err error) {
 		opt  int
 		val  int
 	}{
-		{"PACKET_VERSION", unix.PACKET_VERSION, unix.TPACKET_V3},
+		{"PACKET_VERSION", unix.PACKET_VERSION, c.Ring.version()},
 		// Must come before the ring (packet_setsockopt: -EBUSY after).
 		{"PACKET_VNET_HDR", unix.PACKET_VNET_HDR, 1},
 		// Frames this socket (or any other) transmits on the interface
@@ -75,26 +75,9 @@ func openSock(ifindex, mtu int, c *Config) (s *sock, err error) {
 			return nil, fmt.Errorf("afpacket: %s: %w", o.name, err)
 		}
 	}
-	req := unix.TpacketReq3{
-		Block_size:     uint32(c.BlockSize),
-		Block_nr:       uint32(c.Blocks),
-		Frame_size:     2048, // only checked for alignment in TPACKET_V3
-		Frame_nr:       uint32(c.BlockSize / 2048 * c.Blocks),
-		Retire_blk_tov: uint32(c.BlockTimeout.Milliseconds()),
+	if s.ring, err = openRing(fd, c); err != nil {
+		return nil, err
 	}
-	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return nil, fmt.Errorf("afpacket: PACKET_RX_RING (%d blocks of %d bytes): %w", c.Blocks, c.BlockSize, err)
-	}
-	mem, err := unix.Mmap(fd, 0, c.BlockSize*c.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_LOCKED|unix.MAP_POPULATE)
-	if err != nil {
-		// MAP_LOCKED fails under a small RLIMIT_MEMLOCK; the ring works
-		// unlocked too.
-		mem, err = unix.Mmap(fd, 0, c.BlockSize*c.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-		if err != nil {
-			return nil, fmt.Errorf("afpacket: mmap ring: %w", err)
-		}
-	}
-	s.ring = ring{mem: mem, bsize: c.BlockSize, n: c.Blocks}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifindex}); err != nil {
 		return nil, fmt.Errorf("afpacket: bind to ifindex %d: %w", ifindex, err)
 	}
@@ -134,11 +117,10 @@ func (s *sock) joinFanout(id uint16, flags int) (uint16, error) {
 // drops returns tp_drops since the last call (PACKET_STATISTICS resets
 // the kernel's counters on read: packet_getsockopt).
 func (s *sock) drops() uint64 {
-	st, err := unix.GetsockoptTpacketStatsV3(s.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
-	if err != nil {
+	if s.ring == nil || s.fd < 0 {
 		return 0
 	}
-	return uint64(st.Drops)
+	return s.ring.drops(s.fd)
 }
 
 // sockErr reads and clears a pending socket error (after POLLERR).
@@ -161,9 +143,8 @@ func (s *sock) write(b []byte) error {
 }
 
 func (s *sock) close() {
-	if s.ring.mem != nil {
-		_ = unix.Munmap(s.ring.mem)
-		s.ring.mem = nil
+	if s.ring != nil {
+		s.ring.unmap()
 	}
 	if s.fd >= 0 {
 		_ = unix.Close(s.fd)

@@ -101,10 +101,12 @@ func recvMarked(t *testing.T, fd int, marker string) received {
 // and checks what the workers see and what leaves toward the server: one
 // 802.1Q or 802.1ad tag is given back to the frame (L3 = 18) and kept on
 // transmission; a frame with two tags is not IP and is dropped.
-func TestVLAN(t *testing.T) {
+func TestVLAN(t *testing.T) { forRings(t, testVLAN) }
+
+func testVLAN(t *testing.T, ring Ring) {
 	tp := needTopology(t)
 	var seen atomic.Int64
-	startBridge(t, 1, func(port datapath.Port, p *datapath.Packet) {
+	startBridge(t, ring, 1, func(port datapath.Port, p *datapath.Packet) {
 		if p.L3 == 18 && p.EtherType == etherIPv4 && binary.BigEndian.Uint16(p.Data[14:])&0xfff == 100 {
 			seen.Add(1)
 		}
@@ -161,10 +163,12 @@ func TestVLAN(t *testing.T) {
 // its GSO description and must give it back to the kernel with the tag put
 // back and hdr_len grown by the tag, or packet_snd refuses it. The server
 // side must see all 4000 bytes, in one frame or several, tagged.
-func TestVLANGSO(t *testing.T) {
+func TestVLANGSO(t *testing.T) { forRings(t, testVLANGSO) }
+
+func testVLANGSO(t *testing.T, ring Ring) {
 	tp := needTopology(t)
 	var gso atomic.Int64
-	r := startBridge(t, 1, func(port datapath.Port, p *datapath.Packet) {
+	r := startBridge(t, ring, 1, func(port datapath.Port, p *datapath.Packet) {
 		if p.L3 == 18 && len(p.Data) > 4000 {
 			gso.Add(1)
 		}
@@ -245,9 +249,11 @@ func TestVLANGSO(t *testing.T) {
 // Frames go in from the client's veth with a packet socket; an IPv4 frame
 // sent after each shows, when it arrives, that the one before it has been
 // dealt with (one worker keeps the order).
-func TestNonIP(t *testing.T) {
+func TestNonIP(t *testing.T) { forRings(t, testNonIP) }
+
+func testNonIP(t *testing.T, ring Ring) {
 	tp := needTopology(t)
-	r := startBridge(t, 1, dropDiscard)
+	r := startBridge(t, ring, 1, dropDiscard)
 	tx := rawSock(t, tp.client, "c0")
 	rx := rawSock(t, tp.server, "s0")
 	frame := func(dst []byte, et uint16, marker string) []byte {
