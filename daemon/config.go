@@ -88,6 +88,14 @@ type DatapathConfig struct {
 	PassARP    bool     `toml:"pass_arp"`
 	PassNonIP  bool     `toml:"pass_non_ip"`
 	Defrag     bool     `toml:"defrag"`
+
+	// AF_PACKET: Ring is the receive ring kind, "v3" (TPACKET_V3 blocks,
+	// the default: throughput) or "v2" (TPACKET_V2 frame slots: each
+	// frame handed over at once, about 1 ms less per direction at low
+	// rates; afpacket.Ring); RingFrames the slots of a "v2" ring per
+	// socket (0: afpacket's default, 120).
+	Ring       string `toml:"ring"`
+	RingFrames int    `toml:"ring_frames"`
 }
 
 // RulesetConfig is the [ruleset] section.
@@ -158,7 +166,7 @@ type StateConfig struct {
 func DefaultConfig() *Config {
 	return &Config{
 		Datapath: DatapathConfig{Kind: "nfqueue", Queues: "0", Hooks: []string{"forward"}, InstallRules: true, Notrack: true,
-			MaxQueueLen: 1024, GSO: true, PassARP: true, Defrag: true},
+			MaxQueueLen: 1024, GSO: true, PassARP: true, Defrag: true, Ring: "v3"},
 		Workers: WorkersConfig{Batch: 64, Invalid: "drop", ReapInterval: 100, ReapBudget: 1024},
 		Control: ControlConfig{Socket: control.DefaultSocket},
 		Log:     LogConfig{Format: "text", Level: "info", PcapRotateBytes: 16 << 20, PcapKeep: 4},
@@ -383,6 +391,15 @@ func (c *Config) check() *checkError {
 		}
 		if d.Interfaces[0] == d.Interfaces[1] {
 			return bad(toml.Key{"datapath", "interfaces"}, "the two interfaces are the same")
+		}
+		if d.Ring != "v3" && d.Ring != "v2" {
+			return bad(toml.Key{"datapath", "ring"}, "%q: not \"v3\" (TPACKET_V3, throughput) or \"v2\" (TPACKET_V2, latency)", d.Ring)
+		}
+		if d.RingFrames != 0 && (d.RingFrames < 2 || d.RingFrames > 1<<20) {
+			return bad(toml.Key{"datapath", "ring_frames"}, "%d: not 0 (the default) or between 2 and %d", d.RingFrames, 1<<20)
+		}
+		if d.RingFrames != 0 && d.Ring != "v2" {
+			return bad(toml.Key{"datapath", "ring_frames"}, "only a \"v2\" ring has frame slots (ring = %q)", d.Ring)
 		}
 	default:
 		return bad(toml.Key{"datapath", "kind"}, "%q: not \"nfqueue\" or \"afpacket\"", d.Kind)

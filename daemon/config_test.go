@@ -56,6 +56,8 @@ interfaces = ["veth0", "veth1"]
 pass_arp = false
 pass_non_ip = true
 defrag = false
+ring = "v2"
+ring_frames = 240
 [ruleset]
 file = "/x/rules.nft"
 [workers]
@@ -93,7 +95,7 @@ proc_interval = 5
 	}
 	want := &Config{
 		Datapath: DatapathConfig{Kind: "afpacket", Queues: "2-5", Hooks: []string{"input", "forward", "output"},
-			MaxQueueLen: 4096, Interfaces: []string{"veth0", "veth1"}, PassNonIP: true},
+			MaxQueueLen: 4096, Interfaces: []string{"veth0", "veth1"}, PassNonIP: true, Ring: "v2", RingFrames: 240},
 		Ruleset:   RulesetConfig{File: "/x/rules.nft"},
 		Workers:   WorkersConfig{Count: 3, Batch: 128, Invalid: "accept", ReapInterval: 250, ReapBudget: 99},
 		Control:   ControlConfig{Socket: "/tmp/h.sock", Group: "hare"},
@@ -143,6 +145,9 @@ func TestConfigErrors(t *testing.T) {
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\"]\n", "c.toml:5: datapath.interfaces: a bridge needs exactly two"},
 		{base + "[datapath]\nkind = \"afpacket\"\nfail_open = true\ninterfaces = [\"a\", \"b\"]\n", "c.toml:5: datapath.fail_open: the afpacket bridge always fails closed"},
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"a\"]\n", "c.toml:5: datapath.interfaces: the two interfaces are the same"},
+		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"b\"]\n\nring = \"v1\"\n", `c.toml:7: datapath.ring: "v1": not "v3"`},
+		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"b\"]\nring = \"v2\"\nring_frames = 1\n", "c.toml:7: datapath.ring_frames: 1: not 0"},
+		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"b\"]\nring_frames = 300\n", `c.toml:6: datapath.ring_frames: only a "v2" ring`},
 		{base + "[workers]\nbatch = 0\n", "c.toml:4: workers.batch: 0"},
 		{base + "[workers]\ninvalid = \"maybe\"\n", `c.toml:4: workers.invalid: "maybe"`},
 		{base + "[control]\nmode = \"0600\"\n", `c.toml:4: unknown key control.mode`},

@@ -19,5 +19,13 @@ func openAFPacket(c *daemon.Config, _ *slog.Logger) (datapath.Datapath, error) {
 	ac := afpacket.DefaultConfig(d.Interfaces[0], d.Interfaces[1])
 	ac.Workers = c.WorkerCount()
 	ac.PassARP, ac.PassNonIP, ac.Defrag = d.PassARP, d.PassNonIP, d.Defrag
+	ring, err := afpacket.ParseRing(d.Ring)
+	if err != nil {
+		return nil, err
+	}
+	ac.Ring = ring
+	if d.RingFrames != 0 {
+		ac.Frames = d.RingFrames
+	}
 	return afpacket.Open(ac)
 }

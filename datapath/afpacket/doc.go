@@ -1,6 +1,7 @@
 // Package afpacket is hare's bridging datapath: a transparent "bump in the
 // wire" between two interfaces A and B. Frames are read from each with a
-// memory-mapped TPACKET_V3 ring, IP frames are decided by the workers, and
+// memory-mapped receive ring (TPACKET_V3 or TPACKET_V2, Config.Ring), IP
+// frames are decided by the workers, and
 // the accepted ones are transmitted on the other interface; frames that
 // are not IP (ARP, LLDP, ...) are passed or dropped by configuration
 // without reaching a worker.
@@ -17,8 +18,17 @@
 // never share a receive path. A Port's Read returns frames of both
 // sockets; Done transmits the accepted ones with one sendmmsg per
 // interface, straight from the receive ring, and only then gives the ring
-// blocks back to the kernel (TP_STATUS_KERNEL), since Packet.Data points
-// into them.
+// blocks or slots back to the kernel (TP_STATUS_KERNEL), since
+// Packet.Data points into them.
+//
+// The two ring kinds differ only in how the kernel hands frames over
+// (rxRing): a TPACKET_V3 ring in blocks, when a block is full or its timer
+// expires (prb_retire_rx_blk_timer_expired; at least 1 ms, the latency
+// added at low rates), a TPACKET_V2 ring frame by frame, each frame's slot
+// marked TP_STATUS_USER and the reader woken as tpacket_rcv writes it.
+// V3 packs frames tightly and wakes the worker once per block
+// (throughput); V2 gives each frame a 68 KiB slot and a wakeup of its own
+// (latency).
 //
 // The sockets use PACKET_VNET_HDR: every frame in the ring comes with the
 // kernel's virtio_net_hdr (tpacket_rcv → virtio_net_hdr_from_skb), and
