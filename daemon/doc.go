@@ -54,8 +54,12 @@
 // before the queue whenever conntrack is loaded, as the notrack rules make
 // it); an AF_PACKET bridge reassembles IPv4 in the kernel too
 // (PACKET_FANOUT_FLAG_DEFRAG). What still arrives in fragments goes
-// through the worker's own defrag.Reassembler: a fragment passes while
-// its datagram is incomplete and the datagram's verdict falls on the
-// fragment that completes it; a refused datagram is remembered so that
-// its fragments stay refused (fragmem.go, DIFFERENCES.md).
+// through the worker's own defrag.Reassembler. On a port that can send
+// later (datapath.Forwarder: the bridge) an IPv6 fragment of an
+// incomplete datagram is held in a bounded pool and the datagram's
+// fragments leave, unchanged, with its verdict (fraghold.go). Elsewhere a
+// fragment passes while its datagram is incomplete and the datagram's
+// verdict falls on the fragment that completes it; a refused datagram is
+// remembered so that its fragments stay refused (fragmem.go,
+// DIFFERENCES.md).
 package daemon

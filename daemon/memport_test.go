@@ -29,13 +29,23 @@ type memPort struct {
 	verdicts []datapath.Verdict
 	marks    []int64 // -1: no SetMark
 	injected []injection
-	loop     bool          // start over after the last packet (allocation test)
-	gate     chan struct{} // when not nil, Read waits for it to close
-	failN    int           // Read fails this many times first
-	drained  chan struct{}
-	closed   chan struct{}
-	once     sync.Once
-	stats    datapath.PortStats
+	// forwarded are the packets Forward sent, in order: held fragments
+	// of a datagram accepted later (fraghold.go).
+	forwarded []forwarding
+	dones     int           // batches handed back
+	loop      bool          // start over after the last packet (allocation test)
+	gate      chan struct{} // when not nil, Read waits for it to close
+	failN     int           // Read fails this many times first
+	drained   chan struct{}
+	closed    chan struct{}
+	once      sync.Once
+	stats     datapath.PortStats
+}
+
+type forwarding struct {
+	handle int    // the packet's index
+	batch  int    // the batch during which it was sent (dones so far)
+	data   []byte // its bytes as sent
 }
 
 type injection struct {
@@ -97,11 +107,25 @@ func (m *memPort) Read(b *datapath.Batch) error {
 func (m *memPort) Done(b *datapath.Batch) error {
 	for i := range b.Pkts {
 		pk := &b.Pkts[i]
+		if pk.Verdict == datapath.Stolen && m.verdicts[pk.Handle] == datapath.Accept {
+			continue // held and forwarded within the batch
+		}
 		m.verdicts[pk.Handle] = pk.Verdict
 		if pk.SetMark {
 			m.marks[pk.Handle] = int64(pk.NewMark)
 		}
 	}
+	m.dones++
+	return nil
+}
+
+// Forward records pk (a held fragment) as accepted, and what was sent.
+func (m *memPort) Forward(pk *datapath.Packet) error {
+	if m.loop {
+		return nil // the allocation test keeps nothing
+	}
+	m.verdicts[pk.Handle] = datapath.Accept
+	m.forwarded = append(m.forwarded, forwarding{int(pk.Handle), m.dones, append([]byte(nil), pk.Data...)})
 	return nil
 }
 

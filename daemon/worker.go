@@ -38,9 +38,13 @@ type Worker struct {
 	inBatch atomic.Bool
 	reject  []byte // the reject reply being built (BuildReject), 1280 bytes
 	pols    *atomic.Pointer[policy]
-	pol     *policy      // pols' value for the current batch
-	tr      tracer       // the trace stream's side (trace.go)
-	refused *fragMemory  // datagrams whose fragments are dropped (fragmem.go)
+	pol     *policy     // pols' value for the current batch
+	tr      tracer      // the trace stream's side (trace.go)
+	refused *fragMemory // datagrams whose fragments are dropped (fragmem.go)
+	// hold keeps the IPv6 fragments of incomplete datagrams when the port
+	// can send them later (fwd); nil otherwise (fraghold.go).
+	hold    *fragHold
+	fwd     datapath.Forwarder
 	log     *slog.Logger // for failing ports and log_invalid; nil in tests
 	table   *conntrack.Table
 	ctSet   *conntrack.Settings // the settings logInv was read from
@@ -61,9 +65,14 @@ type Extras struct {
 	Injected uint64 // reject replies handed to the datapath
 	NotIP    uint64 // frames without an IP header (passed or dropped by pass_non_ip)
 	// FragHeld are fragments let through while their datagram is
-	// incomplete.
+	// incomplete (a port that cannot forward: IPv4, or NFQUEUE), or held
+	// until it is whole (IPv6 on a bridge: fraghold.go).
 	FragHeld uint64
-	Errors   uint64 // failed Read, Done or Inject
+	// FragForwarded are held fragments sent with their accepted datagram;
+	// FragPoolFull, fragments dropped because the hold pool was full.
+	FragForwarded uint64
+	FragPoolFull  uint64
+	Errors        uint64 // failed Read, Done, Inject or Forward
 }
 
 // counts are a worker's counters: metrics.Counters (packets and bytes by
@@ -82,6 +91,8 @@ func (c *counts) publish() {
 	atomic.StoreUint64(&c.pub.Injected, c.x.Injected)
 	atomic.StoreUint64(&c.pub.NotIP, c.x.NotIP)
 	atomic.StoreUint64(&c.pub.FragHeld, c.x.FragHeld)
+	atomic.StoreUint64(&c.pub.FragForwarded, c.x.FragForwarded)
+	atomic.StoreUint64(&c.pub.FragPoolFull, c.x.FragPoolFull)
 	atomic.StoreUint64(&c.pub.Errors, c.x.Errors)
 }
 
@@ -93,7 +104,8 @@ func (w *Worker) Counters() *metrics.Counters { return w.c.m }
 func (w *Worker) Extras() Extras {
 	p := &w.c.pub
 	return Extras{Injected: atomic.LoadUint64(&p.Injected), NotIP: atomic.LoadUint64(&p.NotIP),
-		FragHeld: atomic.LoadUint64(&p.FragHeld), Errors: atomic.LoadUint64(&p.Errors)}
+		FragHeld: atomic.LoadUint64(&p.FragHeld), FragForwarded: atomic.LoadUint64(&p.FragForwarded),
+		FragPoolFull: atomic.LoadUint64(&p.FragPoolFull), Errors: atomic.LoadUint64(&p.Errors)}
 }
 
 // Port returns the worker's datapath port.
@@ -134,6 +146,16 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 	}
 	if w.ifGen == nil {
 		w.ifGen = new(atomic.Uint64)
+	}
+	if fw, ok := port.(datapath.Forwarder); ok {
+		// The pool holds what the reassembler holds: frag6_high_thresh
+		// bytes (defrag's default when unset).
+		high := c.defrag.High6
+		if high <= 0 {
+			high = defrag.DefaultConfig().High6
+		}
+		w.fwd, w.hold = fw, newFragHold(high)
+		w.defrag.OnDiscard(w.heldDiscarded)
 	}
 	return w
 }
@@ -223,34 +245,58 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 		w.verdict(pk, pol.acceptInvalid, size, metrics.DropUndecodable)
 		return
 	}
-	// nf_defrag_ipv4 / nf_defrag_ipv6 run before conntrack. A fragment of
-	// an incomplete datagram goes on unjudged: the datagram's verdict
-	// falls on the fragment that completes it, and a receiver cannot
-	// reassemble a datagram one fragment of which was dropped
-	// (DIFFERENCES.md).
+	// nf_defrag_ipv4 / nf_defrag_ipv6 run before conntrack. On a port
+	// that can forward later, an IPv6 fragment of an incomplete datagram
+	// is held (fraghold.go) and the datagram's fragments leave with its
+	// verdict. Otherwise (IPv4, which an AF_PACKET bridge has the kernel
+	// reassemble, or NFQUEUE, where the kernel reassembled before
+	// queueing) it goes on unjudged: the datagram's verdict falls on the
+	// fragment that completes it, and a receiver cannot reassemble a
+	// datagram one fragment of which was dropped (DIFFERENCES.md).
 	var fk fragKey
-	frag := p.Frag.IsFragment()
-	if frag {
+	hold := w.hold != nil && p.IPVersion == 6
+	remember := p.Frag.IsFragment() && !hold
+	if remember {
 		fk = fragKeyOf(p)
 		if w.refused.refused(fk, now) {
 			w.verdict(pk, false, size, metrics.DropFragment)
 			return
 		}
 	}
+	var tag int32 // the held fragments of the datagram this one completes
 	res, out := w.defrag.Add(p, now, 0)
 	switch res {
 	case defrag.Held:
+		if hold {
+			w.holdFragment(pk, size)
+			return
+		}
 		c.x.FragHeld++
 		w.verdict(pk, true, size, 0)
 		return
 	case defrag.Dropped:
 		c.m.FragmentDropped(w.defrag.DropReason())
-		if frag {
+		if remember {
 			w.refused.refuse(fk, now+w.fragTTL)
 		}
 		w.verdict(pk, false, size, metrics.DropFragment)
 		return
+	case defrag.PassedUntracked:
+		if hold {
+			// Linux lets it go on untracked, but no queue will ever
+			// deliver its datagram whole: a first fragment without the
+			// whole header chain (RFC 7112 §5, RFC 8200 §4.5:
+			// ipv6frag_thdr_truncated) or a non-last fragment whose
+			// length is not a multiple of 8 (RFC 8200 §4.5, which
+			// says to discard it). Its held fragments go with it.
+			c.m.FragmentDropped(w.defrag.DropReason())
+			w.verdict(pk, false, size, metrics.DropFragment)
+			return
+		}
 	case defrag.Complete:
+		if hold {
+			tag = w.defrag.Tag()
+		}
 		w.whole.DecodeIP(out)
 		p = &w.whole
 	}
@@ -277,8 +323,11 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 	c.m.Decided(r, size)
 	pk.SetMark = false
 	pk.Verdict = datapath.Drop
-	if frag && r.Verdict != engine.Accept {
+	if remember && r.Verdict != engine.Accept {
 		w.refused.refuse(fk, now+w.fragTTL)
+	}
+	if tag != 0 {
+		w.releaseHeld(tag, r)
 	}
 	switch r.Verdict {
 	case engine.Accept:

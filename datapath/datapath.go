@@ -32,11 +32,20 @@ const (
 	// Accept lets the packet go on (NF_ACCEPT; transmitted on the peer
 	// interface of a bridge).
 	Accept
+	// Stolen says the worker kept a copy of the packet, to send it later
+	// through a Forwarder or to drop it (NF_STOLEN: nf_ct_frag6_gather
+	// keeps a fragment so). The datapath frees it, neither sending it nor
+	// counting it dropped. A datapath that is not a Forwarder takes it as
+	// Drop.
+	Stolen
 )
 
 func (v Verdict) String() string {
-	if v == Accept {
+	switch v {
+	case Accept:
 		return "accept"
+	case Stolen:
+		return "stolen"
 	}
 	return "drop"
 }
@@ -123,6 +132,21 @@ type Port interface {
 	Stats() PortStats
 }
 
+// Forwarder is a Port that can send, during a later batch, a packet it
+// handed out earlier and the worker kept (Verdict Stolen): an AF_PACKET
+// bridge holding the IPv6 fragments of a datagram until the datagram is
+// whole and decided (daemon/fraghold.go). NFQUEUE is not one: the kernel
+// has reassembled before it queues (nf_defrag_ipv6 at priority -400).
+type Forwarder interface {
+	// Forward sends pk as Done sends an accepted packet, before the
+	// accepted packets of the current batch. pk is a packet an earlier
+	// Read returned, with every field as Read set it but Data, which points
+	// at the worker's copy of the bytes Read gave (the frame as it came).
+	// The port copies what it keeps: Data may be reused once Forward
+	// returns. Call it between Read and Done.
+	Forward(pk *Packet) error
+}
+
 // PortStats counts a port's traffic.
 type PortStats struct {
 	Received uint64 // packets read
@@ -135,6 +159,9 @@ type PortStats struct {
 	// a ring with no free block (tp_drops).
 	KernelDrops uint64
 	Errors      uint64 // failed reads, verdicts or transmissions
+	// Stolen are packets a worker kept with Verdict Stolen; Forwarded,
+	// packets sent by Forward (also counted in Accepted).
+	Stolen, Forwarded uint64
 }
 
 // Datapath is an opened datapath.

@@ -110,6 +110,10 @@ type Reassembler struct {
 	freeQueues []*queue      // bounded pool (poolMax) of queue structs
 	freeStores []*store      // bounded pool of fragment stores
 	stats      counters
+
+	cur       *queue                      // the queue the last Add found (tag.go)
+	curTag    int32                       // cur's tag when cur was released during the last Add
+	onDiscard func(tag int32, why Reason) // OnDiscard
 }
 
 // New returns a Reassembler with configuration c (zero fields take the
@@ -149,6 +153,7 @@ func New(c Config) *Reassembler {
 func (r *Reassembler) Add(p *packet.Parsed, now int64, zone uint16) (res Result, out []byte) {
 	r.reason = ReasonNone
 	r.fragMax = 0
+	r.cur, r.curTag = nil, 0
 	switch p.IPVersion {
 	case 4:
 		if !p.Frag.IsFragment() {

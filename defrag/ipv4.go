@@ -31,6 +31,7 @@ func (r *Reassembler) add4(p *packet.Parsed, now int64, zone uint16) (Result, []
 	r.expire(f, now, expireBudget)
 	r.evict(f)
 	q := r.find(f, keyFrom(false, p.Src, p.Dst, p.Frag.ID, uint8(p.Proto), zone), now)
+	r.cur = q
 	if q.dead {
 		return r.drop(ReasonDeadQueue)
 	}

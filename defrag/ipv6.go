@@ -61,6 +61,7 @@ func (r *Reassembler) add6(p *packet.Parsed, now int64, zone uint16) (Result, []
 	r.expire(f, now, expireBudget)
 	r.evict(f)
 	q := r.find(f, keyFrom(true, p.Src, p.Dst, be32(ip[fhoff+4:]), 0, zone), now)
+	r.cur = q
 	if q.dead {
 		return r.drop(ReasonDeadQueue)
 	}

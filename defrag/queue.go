@@ -63,6 +63,7 @@ type queue struct {
 	nextHdr     uint8 // IPv6: Next Header of the offset-0 fragment's Fragment header (FR-12)
 	mem         int64 // bytes charged to fam for this queue
 	st          *store
+	tag         int32 // the caller's (SetTag); 0: none
 }
 
 // frag locates one held fragment: payload bytes [off, end) of the datagram,
@@ -173,6 +174,7 @@ func (r *Reassembler) remove(q *queue, why Reason) {
 	if !q.dead {
 		r.stats.Killed[why]++
 	}
+	r.discarded(q, why)
 	r.release(q)
 }
 
@@ -191,6 +193,9 @@ func (r *Reassembler) release(q *queue) {
 	}
 	f.n--
 	f.mem -= q.mem
+	if q == r.cur {
+		r.curTag, r.cur = q.tag, nil
+	}
 	delete(r.queues, q.key)
 	r.putQueue(q)
 }
@@ -203,6 +208,7 @@ func (r *Reassembler) release(q *queue) {
 // first published asked for this stricter behaviour.)
 func (r *Reassembler) bury(q *queue) {
 	r.stats.Killed[ReasonOverlap]++
+	r.discarded(q, ReasonOverlap)
 	if q.st != nil {
 		r.putStore(q.st)
 	}

@@ -35,19 +35,21 @@ func (v Verdict) String() string {
 type DropReason uint8
 
 const (
-	DropRule        DropReason = iota // a rule's drop verdict
-	DropReject                        // a rule's reject statement
-	DropPolicy                        // a base chain's drop policy
-	DropTableFull                     // conntrack's table was full and nothing could be early-dropped (Linux NF_DROP in nf_conntrack_in)
-	DropNoRoute                       // no local route between prerouting and input
-	DropUndecodable                   // an IP header the decoder refused, with [workers] invalid = "drop"
-	DropFragment                      // a fragment defrag refused (overlap, timeout...)
-	DropNotIP                         // a frame without IP, not passed
+	DropRule         DropReason = iota // a rule's drop verdict
+	DropReject                         // a rule's reject statement
+	DropPolicy                         // a base chain's drop policy
+	DropTableFull                      // conntrack's table was full and nothing could be early-dropped (Linux NF_DROP in nf_conntrack_in)
+	DropNoRoute                        // no local route between prerouting and input
+	DropUndecodable                    // an IP header the decoder refused, with [workers] invalid = "drop"
+	DropFragment                       // a fragment defrag refused (overlap, timeout...)
+	DropNotIP                          // a frame without IP, not passed
+	DropFragPoolFull                   // an IPv6 fragment a bridge could not hold: its hold pool was full
 	NumDropReasons
 )
 
 var dropReasonNames = [NumDropReasons]string{
 	"rule", "reject", "policy", "table_full", "no_route", "undecodable", "fragment", "not_ip",
+	"fragment_pool_full",
 }
 
 // String returns the reason's label value; "unknown" out of range.
@@ -141,6 +143,13 @@ func (c *Counters) Decided(r *engine.Result, bytes int) {
 		int(r.CT.Reason) < len(c.local.CTInvalid) {
 		c.local.CTInvalid[r.CT.Reason]++
 	}
+	c.Judged(r, bytes)
+}
+
+// Judged counts a packet of bytes bytes with the verdict of r, and why it
+// was dropped: a packet that shares the verdict of a packet Decided
+// counted (a held fragment of a reassembled datagram).
+func (c *Counters) Judged(r *engine.Result, bytes int) {
 	switch r.Verdict {
 	case engine.Accept:
 		c.Packet(VerdictAccept, bytes)

@@ -41,19 +41,21 @@ type Port struct {
 	frag     []byte // fragments of one datagram (fragment4)
 	fragEnds []int
 	inj      []byte // Inject's frame
+	fwd      []byte // copies of the frames Forward queued, until flush
+	fwdUsed  int
 
 	c counts // written by the worker only
 	// pub is c as of the end of the last Read, Done or Inject, for
 	// Stats from any goroutine.
 	pub struct {
-		received, accepted, dropped, injected, passed, errors atomic.Uint64
+		received, accepted, dropped, injected, passed, errors, forwarded, stolen atomic.Uint64
 	}
 	statsMu     sync.Mutex
 	kernelDrops atomic.Uint64
 }
 
 type counts struct {
-	received, accepted, dropped, injected, passed, errors uint64
+	received, accepted, dropped, injected, passed, errors, forwarded, stolen uint64
 }
 
 var _ datapath.Port = (*Port)(nil)
@@ -69,6 +71,7 @@ func newPort(br *Bridge, a, b *sock, efd int) *Port {
 	p.frag = make([]byte, 128<<10)
 	p.fragEnds = make([]int, 128)
 	p.inj = make([]byte, vnetLen+18+65535)
+	p.fwd = make([]byte, fwdSize)
 	return p
 }
 
@@ -221,6 +224,10 @@ func (p *Port) Done(b *datapath.Batch) error {
 	}
 	for k := range b.Pkts {
 		pk := &b.Pkts[k]
+		if pk.Verdict == datapath.Stolen {
+			p.c.stolen++ // the worker holds a copy (Forward)
+			continue
+		}
 		if pk.Verdict != datapath.Accept {
 			p.c.dropped++
 			continue
@@ -286,6 +293,7 @@ func (p *Port) flush() {
 	}
 	p.s[0].ring.release()
 	p.s[1].ring.release()
+	p.fwdUsed = 0
 }
 
 // Inject sends ip out of the interface `to` arrived on, in an Ethernet
@@ -338,6 +346,8 @@ func (p *Port) Stats() datapath.PortStats {
 		Dropped:     p.pub.dropped.Load(),
 		Injected:    p.pub.injected.Load(),
 		Passed:      p.pub.passed.Load(),
+		Forwarded:   p.pub.forwarded.Load(),
+		Stolen:      p.pub.stolen.Load(),
 		KernelDrops: p.kernelDrops.Load(),
 		Errors:      p.pub.errors.Load(),
 	}
@@ -350,6 +360,8 @@ func (p *Port) publish() {
 	p.pub.injected.Store(p.c.injected)
 	p.pub.passed.Store(p.c.passed)
 	p.pub.errors.Store(p.c.errors)
+	p.pub.forwarded.Store(p.c.forwarded)
+	p.pub.stolen.Store(p.c.stolen)
 }
 
 // teardown closes the Port's sockets; under mu and statsMu.

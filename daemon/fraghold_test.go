@@ -1,0 +1,352 @@
+package daemon
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+
+	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/defrag"
+	"github.com/hare-fw/hare/metrics"
+	"github.com/hare-fw/hare/packet/packettest"
+)
+
+// A bridge's forward chain that drops DNS and rejects port 54, and lets
+// the rest through.
+const rulesFwdNoDNS = `table inet fw {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		udp dport 53 drop
+		udp dport 54 reject
+	}
+}
+`
+
+var (
+	client6 = netip.MustParseAddr("2001:db8::1")
+	server6 = netip.MustParseAddr("2001:db8:1::7")
+	macA    = [6]byte{2, 0, 0, 0, 0, 1}
+	macB    = [6]byte{2, 0, 0, 0, 0, 2}
+)
+
+// fragRig is one worker over a memPort (a Forwarder, as an AF_PACKET
+// bridge's port) that the test feeds batch by batch; every packet keeps
+// its index as handle, so verdicts and forwards accumulate.
+type fragRig struct {
+	t    *testing.T
+	port *memPort
+	w    *Worker
+}
+
+func newFragRig(t *testing.T, rules string, dc defrag.Config) *fragRig {
+	t.Helper()
+	h := newHarness(t, "", rules) // the daemon, its engine and clock
+	port := newMemPort(nil, nil, 1<<20)
+	port.clock = &h.now
+	w := newWorker(port, workerConfig{eng: h.d.eng, now: h.d.now, batch: 256, defrag: dc,
+		ifDev: testDev("br0"), ifGen: &h.d.ifGen, pol: &h.d.pol, log: h.d.log, table: h.d.table})
+	return &fragRig{t: t, port: port, w: w}
+}
+
+// batch decides pkts as one batch, after moving the clock on by dt ns,
+// and returns their handles.
+func (r *fragRig) batch(dt int64, pkts ...datapath.Packet) []int {
+	r.t.Helper()
+	m := r.port
+	m.clock.Add(dt)
+	var hs []int
+	for _, p := range pkts {
+		hs = append(hs, len(m.pkts))
+		m.pkts = append(m.pkts, p)
+		m.verdicts = append(m.verdicts, datapath.Drop)
+		m.marks = append(m.marks, -1)
+	}
+	if err := r.w.step(); err != nil {
+		r.t.Fatal(err)
+	}
+	return hs
+}
+
+func (r *fragRig) stats() metrics.WorkerStats {
+	var s metrics.WorkerStats
+	r.w.c.publish()
+	r.w.Counters().Snapshot(&s)
+	return s
+}
+
+// frames6 returns the Ethernet frames of the fragments, of at most size
+// payload bytes each, of a UDP datagram of n payload bytes to dport, as
+// a bridge reads them.
+func frames6(dport uint16, id uint32, n, size int) []datapath.Packet {
+	udp := packettest.UDP(client6, server6, 40000, dport, bytes.Repeat([]byte{byte(id)}, n))
+	var out []datapath.Packet
+	for _, f := range packettest.IPv6Fragments(client6, server6, packettest.ProtoFragment, nil, packettest.ProtoUDP, udp, id, size) {
+		out = append(out, ethPkt(f))
+	}
+	return out
+}
+
+func ethPkt(ip []byte) datapath.Packet {
+	return datapath.Packet{Data: packettest.Cat(packettest.Ether(macB, macA, 0x86dd), ip), L3: 14,
+		Link: datapath.LinkEthernet, EtherType: 0x86dd, Hook: datapath.HookForward, InIf: 1, OutIf: 2}
+}
+
+// sent checks that the port sent exactly the packets of handles want,
+// each byte for byte as it came in: the held ones through Forward, in
+// that order, the completing one (last) with its batch.
+func (r *fragRig) sent(what string, want []int) {
+	r.t.Helper()
+	held := map[int]bool{}
+	for _, h := range want[:len(want)-1] {
+		held[h] = true
+	}
+	var got []forwarding
+	for _, f := range r.port.forwarded {
+		if held[f.handle] {
+			got = append(got, f)
+		}
+	}
+	if len(got) != len(held) {
+		r.t.Fatalf("%s: %d of its fragments forwarded, want %d", what, len(got), len(held))
+	}
+	for i, f := range got {
+		if h := want[i]; f.handle != h || !bytes.Equal(f.data, r.port.pkts[h].Data) {
+			r.t.Errorf("%s: forward %d is packet %d (%x), want packet %d as it came (%x)", what, i, f.handle, f.data, h, r.port.pkts[h].Data)
+		}
+	}
+	for _, h := range want {
+		if r.port.verdicts[h] != datapath.Accept {
+			r.t.Errorf("%s: packet %d: %v, want accept", what, h, r.port.verdicts[h])
+		}
+	}
+}
+
+// never checks that none of the packets of handles hs left.
+func (r *fragRig) never(what string, hs []int) {
+	r.t.Helper()
+	for _, h := range hs {
+		if r.port.verdicts[h] == datapath.Accept {
+			r.t.Errorf("%s: packet %d was sent", what, h)
+		}
+		for _, f := range r.port.forwarded {
+			if f.handle == h {
+				r.t.Errorf("%s: packet %d was forwarded", what, h)
+			}
+		}
+	}
+}
+
+// TestFragHoldInOrder: the fragments of an allowed datagram, one batch
+// each, are held (Stolen, nothing sent) until the last completes it; then
+// the held ones are forwarded byte for byte in arrival order and the last
+// goes with its batch.
+func TestFragHoldInOrder(t *testing.T) {
+	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{})
+	fr := frames6(123, 1, 3000, 1232)
+	if len(fr) != 3 {
+		t.Fatalf("%d fragments", len(fr))
+	}
+	var hs []int
+	for i, f := range fr {
+		hs = append(hs, r.batch(1e6, f)...)
+		if i < len(fr)-1 {
+			if v := r.port.verdicts[hs[i]]; v != datapath.Stolen || len(r.port.forwarded) != 0 {
+				t.Fatalf("fragment %d of an incomplete datagram: %v, %d forwarded; want held", i, v, len(r.port.forwarded))
+			}
+		}
+	}
+	r.sent("in order", hs)
+	for _, f := range r.port.forwarded {
+		if f.batch != 2 {
+			t.Errorf("packet %d forwarded after batch %d, want during the completing batch (2)", f.handle, f.batch)
+		}
+	}
+	s := r.stats()
+	if s.Packets[metrics.VerdictAccept] != 3 || s.Packets[metrics.VerdictDrop] != 0 || r.w.Extras().FragForwarded != 2 || r.w.Extras().FragHeld != 2 {
+		t.Errorf("counters %+v extras %+v", s.Packets, r.w.Extras())
+	}
+	if r.w.hold.inUse != 0 {
+		t.Errorf("%d slots still in use", r.w.hold.inUse)
+	}
+}
+
+// TestFragHoldOutOfOrder: fragments arriving last-first, in one batch
+// with other traffic, leave in the order they arrived.
+func TestFragHoldOutOfOrder(t *testing.T) {
+	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{})
+	a := frames6(123, 2, 4000, 1000) // 5 fragments
+	b := frames6(124, 3, 2000, 1000) // 3 fragments, interleaved
+	if len(a) != 5 || len(b) != 3 {
+		t.Fatalf("%d, %d fragments", len(a), len(b))
+	}
+	hs := r.batch(1e6, a[4], b[2], a[0], a[2], b[0])
+	hs2 := r.batch(1e6, a[3], b[1], a[1])
+	r.sent("datagram a", []int{hs[0], hs[2], hs[3], hs2[0], hs2[2]})
+	r.sent("datagram b", []int{hs[1], hs[4], hs2[1]})
+	if len(r.port.forwarded) != 6 {
+		t.Errorf("%d forwarded, want 6", len(r.port.forwarded))
+	}
+}
+
+// TestFragHoldDropped: no fragment of a datagram the ruleset drops, or
+// rejects, ever leaves, and each is counted with the datagram's verdict.
+func TestFragHoldDropped(t *testing.T) {
+	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{})
+	dns := frames6(53, 4, 3000, 1232)
+	var hs []int
+	for _, f := range dns {
+		hs = append(hs, r.batch(1e6, f)...)
+	}
+	r.never("dropped datagram", hs)
+	rej := frames6(54, 5, 3000, 1232)
+	hr := r.batch(1e6, rej...)
+	r.never("rejected datagram", hr)
+	if len(r.port.injected) != 1 {
+		t.Errorf("%d reject replies, want 1 (for the datagram)", len(r.port.injected))
+	}
+	s := r.stats()
+	if s.Packets[metrics.VerdictDrop] != 3 || s.Drops[metrics.DropRule] != 3 ||
+		s.Packets[metrics.VerdictReject] != 3 || s.Drops[metrics.DropReject] != 3 || s.Packets[metrics.VerdictAccept] != 0 {
+		t.Errorf("counters: packets %v drops %v", s.Packets, s.Drops)
+	}
+	if r.w.hold.inUse != 0 {
+		t.Errorf("%d slots still in use", r.w.hold.inUse)
+	}
+}
+
+// TestFragHoldOverlap: a fragment overlapping one held (RFC 5722 §4)
+// discards the datagram: its held fragments are dropped, never sent, and
+// so are the fragments still to come (defrag keeps the dead queue).
+func TestFragHoldOverlap(t *testing.T) {
+	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{})
+	fr := frames6(123, 6, 3000, 1232)
+	// Another cut of the same datagram: its second fragment starts inside
+	// fr[0].
+	other := frames6(123, 6, 3000, 1000)
+	hs := r.batch(1e6, fr[0], other[1])
+	hs = append(hs, r.batch(1e6, fr[1], fr[2])...)
+	r.never("overlapping datagram", hs)
+	s := r.stats()
+	if s.FragDropped[defrag.ReasonOverlap] != 2 || s.FragDropped[defrag.ReasonDeadQueue] != 2 || s.Drops[metrics.DropFragment] != 4 {
+		t.Errorf("fragments dropped by reason %v, drops %v", s.FragDropped, s.Drops)
+	}
+	if r.w.hold.inUse != 0 {
+		t.Errorf("%d slots still in use", r.w.hold.inUse)
+	}
+}
+
+// TestFragHoldTimeout: fragments of a datagram that is not complete
+// within the reassembly timeout (RFC 8200 §4.5: 60 s, frag6_timeout) are
+// dropped, and counted; the missing fragment arriving later starts a new
+// datagram that is held in its turn.
+func TestFragHoldTimeout(t *testing.T) {
+	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{})
+	fr := frames6(123, 7, 3000, 1232)
+	hs := r.batch(1e6, fr[0], fr[1])
+	r.batch(59e9, ethPkt(packettest.IPv6(client6, server6, packettest.ProtoUDP, packettest.UDP(client6, server6, 1, 2, nil))))
+	if s := r.stats(); s.FragDropped[defrag.ReasonTimeout] != 0 {
+		t.Fatalf("dropped before the timeout: %v", s.FragDropped)
+	}
+	r.batch(1e9, ethPkt(packettest.IPv6(client6, server6, packettest.ProtoUDP, packettest.UDP(client6, server6, 1, 2, nil))))
+	s := r.stats()
+	if s.FragDropped[defrag.ReasonTimeout] != 2 || s.Drops[metrics.DropFragment] != 2 {
+		t.Errorf("after the timeout: fragments dropped %v, drops %v", s.FragDropped, s.Drops)
+	}
+	last := r.batch(1e6, fr[2])
+	r.never("timed-out datagram", append(hs, last...))
+	if r.port.verdicts[last[0]] != datapath.Stolen {
+		t.Errorf("late last fragment: %v, want held", r.port.verdicts[last[0]])
+	}
+}
+
+// TestFragHoldPoolFull: when the hold pool (frag6_high_thresh bytes) has
+// no room, the new fragment is dropped and counted, and its datagram can
+// never leave whole; the datagrams already held are untouched.
+func TestFragHoldPoolFull(t *testing.T) {
+	// 8 KiB: 16 slots of 512 bytes. Each first fragment below takes 2;
+	// the second and last completes its datagram.
+	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{High6: 8 << 10})
+	var dgrams [][]datapath.Packet
+	var firsts []datapath.Packet
+	for id := range uint32(9) {
+		d := frames6(123, 100+id, 900, 496)
+		if len(d) != 2 || len(d[0].Data) <= holdSlot {
+			t.Fatalf("%d fragments, first of %d bytes", len(d), len(d[0].Data))
+		}
+		dgrams = append(dgrams, d)
+		firsts = append(firsts, d[0])
+	}
+	hs := r.batch(1e6, firsts...)
+	for i := range 8 {
+		if r.port.verdicts[hs[i]] != datapath.Stolen {
+			t.Fatalf("datagram %d: %v, want held", i, r.port.verdicts[hs[i]])
+		}
+	}
+	if r.port.verdicts[hs[8]] != datapath.Drop || r.w.Extras().FragPoolFull != 1 {
+		t.Fatalf("with the pool full: %v, pool-full count %d", r.port.verdicts[hs[8]], r.w.Extras().FragPoolFull)
+	}
+	if s := r.stats(); s.Drops[metrics.DropFragPoolFull] != 1 {
+		t.Errorf("drops %v", s.Drops)
+	}
+	// A held datagram completes and goes out whole, which frees room.
+	done := r.batch(1e6, dgrams[3][1])
+	r.sent("held datagram", []int{hs[3], done[0]})
+	// The refused datagram's last fragment is held in its turn, but can
+	// never complete it.
+	late := r.batch(1e6, dgrams[8][1])
+	if r.port.verdicts[late[0]] != datapath.Stolen {
+		t.Errorf("late fragment with room again: %v, want held", r.port.verdicts[late[0]])
+	}
+	r.never("datagram refused for a full pool", append(late, hs[8]))
+}
+
+// TestFragHoldIPv4Unchanged: IPv4 fragments (which a bridge has the
+// kernel reassemble: PACKET_FANOUT_FLAG_DEFRAG) still pass while their
+// datagram is incomplete; holding is IPv6's.
+func TestFragHoldIPv4Unchanged(t *testing.T) {
+	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{})
+	udp := packettest.UDP(client, server, 40000, 123, bytes.Repeat([]byte{'x'}, 64))
+	var pk []datapath.Packet
+	for _, f := range packettest.IPv4Fragments(client, server, 17, udp, 40) {
+		p := ethPkt(f)
+		p.EtherType = 0x0800
+		pk = append(pk, p)
+	}
+	hs := r.batch(1e6, pk...)
+	for _, h := range hs {
+		if r.port.verdicts[h] != datapath.Accept {
+			t.Errorf("IPv4 fragment %d: %v", h, r.port.verdicts[h])
+		}
+	}
+	if len(r.port.forwarded) != 0 {
+		t.Errorf("%d forwarded", len(r.port.forwarded))
+	}
+}
+
+// TestFragHoldNoAllocs: holding, forwarding and dropping IPv6 fragments
+// allocates nothing once warm.
+func TestFragHoldNoAllocs(t *testing.T) {
+	h := newHarness(t, "", rulesFwdNoDNS)
+	var pkts []datapath.Packet
+	for id := range uint32(4) {
+		fr := frames6(123, 200+id, 3000, 1232)
+		pkts = append(pkts, fr[2], fr[0], fr[1]) // out of order
+	}
+	pkts = append(pkts, frames6(53, 300, 3000, 1232)...)
+	pkts = append(pkts, frames6(123, 301, 3000, 1232)[:2]...) // never complete: duplicates then
+	port := newMemPort(pkts, nil, 4)
+	port.loop = true
+	w := newWorker(port, workerConfig{eng: h.d.eng, now: h.d.now, batch: 4, defrag: defrag.Config{},
+		ifDev: testDev("br0"), ifGen: &h.d.ifGen, pol: &h.d.pol})
+	for range 2 * (len(pkts)/4 + 1) {
+		if err := w.step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { w.step() }); a != 0 {
+		t.Errorf("%.1f allocations per batch, want 0", a)
+	}
+	if w.Extras().FragForwarded == 0 || w.Extras().FragHeld == 0 {
+		t.Errorf("nothing held or forwarded: %+v", w.Extras())
+	}
+}

@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/defrag"
+	"github.com/hare-fw/hare/engine"
+	"github.com/hare-fw/hare/metrics"
+)
+
+// holdFragment keeps a copy of pk, an IPv6 fragment defrag queued
+// (Held), in the hold pool under its queue's tag, and tells the datapath
+// it is stolen (Linux: nf_ct_frag6_gather queues the skb and ipv6_defrag
+// returns NF_STOLEN). A held fragment is counted (packets, bytes, verdict)
+// when its datagram's fate is known. When the pool is full the fragment
+// is dropped, and so is its queue with the fragments already held: the
+// datagram can no longer leave whole.
+func (w *Worker) holdFragment(pk *datapath.Packet, size int) {
+	tag := w.defrag.Tag()
+	t, ok := w.hold.add(tag, pk, size)
+	if !ok {
+		w.c.x.FragPoolFull++
+		w.defrag.Discard(defrag.ReasonMemory)
+		w.verdict(pk, false, size, metrics.DropFragPoolFull)
+		return
+	}
+	if tag == 0 {
+		w.defrag.SetTag(t)
+	}
+	w.c.x.FragHeld++
+	pk.SetMark = false
+	pk.Verdict = datapath.Stolen
+}
+
+// releaseHeld applies r, the verdict of a datagram just reassembled, to
+// the fragments held for it: an accepted datagram's fragments are sent
+// as they came, in arrival order (before the completing fragment, which
+// leaves with its batch), where br_nf_dev_queue_xmit would send the
+// reassembled datagram cut again; a dropped or rejected one's never
+// leave. Either way each is counted as the datagram's verdict.
+func (w *Worker) releaseHeld(tag int32, r *engine.Result) {
+	h, c := w.hold, &w.c
+	for i := h.first(tag); i >= 0; i = h.frags[i].next {
+		f := &h.frags[i]
+		if r.Verdict != engine.Accept {
+			c.m.Judged(r, int(f.size))
+			continue
+		}
+		f.pk.Data = h.frame(i)
+		if err := w.fwd.Forward(&f.pk); err != nil {
+			c.x.Errors++
+			c.m.Packet(metrics.VerdictDrop, int(f.size))
+			c.m.Drop(metrics.DropFragment)
+			continue
+		}
+		c.x.FragForwarded++
+		c.m.Packet(metrics.VerdictAccept, int(f.size))
+	}
+	h.free(tag)
+}
+
+// heldDiscarded drops the held fragments of a reassembly queue defrag
+// discarded (defrag.Reassembler.OnDiscard): timed out (RFC 8200 §4.5),
+// evicted, killed by an overlap (RFC 5722 §4) or an inconsistency. They
+// are counted as fragments defrag refused, by its reason.
+func (w *Worker) heldDiscarded(tag int32, why defrag.Reason) {
+	h, c := w.hold, &w.c
+	for i := h.first(tag); i >= 0; i = h.frags[i].next {
+		c.m.FragmentDropped(why)
+		c.m.Packet(metrics.VerdictDrop, int(h.frags[i].size))
+		c.m.Drop(metrics.DropFragment)
+	}
+	h.free(tag)
+}

@@ -1,0 +1,54 @@
+package defrag
+
+// Tags let a caller keep something of its own per reassembly queue, and
+// learn when a queue goes without completing. A bridge that holds copies
+// of the fragments it does not forward yet (RFC 8200 §4.5: the datagram's
+// verdict is known only once it is whole) tags each queue with its own
+// reference to those copies, sends them when Add returns Complete, and
+// drops them when the queue is discarded: timed out, evicted under memory
+// pressure, killed by an overlap (RFC 5722) or an inconsistency. Linux
+// has no counterpart: nf_ct_frag6_gather keeps the skbs themselves in the
+// queue and frees them with it (inet_frag_destroy).
+
+// Tag returns the tag of the queue the last Add held its fragment in or
+// completed (0: untagged, or the packet touched no queue).
+func (r *Reassembler) Tag() int32 {
+	if r.cur != nil {
+		return r.cur.tag
+	}
+	return r.curTag
+}
+
+// SetTag tags the queue the last Add held its fragment in. Call it only
+// after Add returned Held; t is the caller's, 0 meaning none.
+func (r *Reassembler) SetTag(t int32) {
+	if r.cur != nil && !r.cur.dead {
+		r.cur.tag = t
+	}
+}
+
+// Discard discards the queue the last Add held its fragment in, as if it
+// were evicted, and reports it to the OnDiscard function with why. For a
+// caller that cannot keep the fragment Add just held (its own memory is
+// full): the datagram can no longer be delivered whole.
+func (r *Reassembler) Discard(why Reason) {
+	if r.cur != nil && !r.cur.dead {
+		r.remove(r.cur, why)
+	}
+}
+
+// OnDiscard sets the function called, during Add, Expire or Discard, with
+// the tag of each tagged queue discarded without completing, and why
+// (ReasonTimeout, ReasonMemory, ReasonOverlap, ReasonBadLength,
+// ReasonECN, ReasonTooBig, ReasonInconsistentLast for IPv4...). f must not
+// call the Reassembler.
+func (r *Reassembler) OnDiscard(f func(tag int32, why Reason)) { r.onDiscard = f }
+
+// discarded reports q's discard to the caller, once: q's tag is cleared.
+func (r *Reassembler) discarded(q *queue, why Reason) {
+	if q.tag != 0 && r.onDiscard != nil {
+		t := q.tag
+		q.tag = 0
+		r.onDiscard(t, why)
+	}
+}
