@@ -25,7 +25,9 @@ func frag6(p *datapath.Packet) (id uint32, off int, more, ok bool) {
 // fragment, sends the copies with Forward gets the datagram to the
 // server whole; one that drops the copies gets nothing there. The
 // client's kernel fragments the 4000-byte datagrams for the 1500-byte MTU.
-func TestForwardHeldFragments(t *testing.T) {
+func TestForwardHeldFragments(t *testing.T) { forRings(t, testForwardHeldFragments) }
+
+func testForwardHeldFragments(t *testing.T, ring Ring) {
 	tp := needTopology(t)
 	type held struct {
 		pk   datapath.Packet
@@ -33,7 +35,7 @@ func TestForwardHeldFragments(t *testing.T) {
 	}
 	var kept []held // one worker: no lock
 	var stolen, forwarded, dropped int
-	r := startBridge(t, 1, func(port datapath.Port, p *datapath.Packet) {
+	r := startBridge(t, ring, 1, func(port datapath.Port, p *datapath.Packet) {
 		p.Verdict = datapath.Accept
 		if _, _, more, ok := frag6(p); ok {
 			if more {
