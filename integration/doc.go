@@ -27,7 +27,11 @@
 // the server are dropped; reject answers with a TCP RST and an ICMP port
 // unreachable; a 200 kB POST to the far host succeeds through PMTU
 // discovery; a Packet Too Big about an existing flow reaches the client and
-// a spoofed one does not; the table counts ping -c 5 exactly; deleting a
+// a spoofed one does not; a 4000-byte IPv6 UDP datagram the client's
+// kernel fragments is echoed whole when allowed, and when dropped not one
+// of its fragments reaches the server (frag6_test.go; skipped for
+// hare-nfqueue, which passes the fragments of an incomplete datagram);
+// the table counts ping -c 5 exactly; deleting a
 // flow from the table kills it; a UDP stream loses nothing on the
 // firewall's path across reloads (every datagram is counted where it
 // leaves and reaches the end hosts' IP layers; losses in the end hosts'

@@ -45,6 +45,9 @@ func TestProof(t *testing.T) {
 					t.Run("ptb", func(t *testing.T) { e.testPTB(t, v) })
 					t.Run("ct-counters", func(t *testing.T) { e.testCounters(t, v) })
 					t.Run("ct-delete", func(t *testing.T) { e.testDelete(t, v) })
+					if v == 6 {
+						t.Run("frag6", func(t *testing.T) { e.testFrag6(t) })
+					}
 					if _, ok := fw.(*hareFW); ok {
 						t.Run("reload-sighup", func(t *testing.T) { e.testReload(t, v, "sighup") })
 						t.Run("reload-api", func(t *testing.T) { e.testReload(t, v, "api") })

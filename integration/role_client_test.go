@@ -30,6 +30,9 @@ import (
 //	hold ADDR LPORT              connect from LPORT, print "ready", read heartbeat lines
 //	                             and print one result per line (seq) until killed
 //	udpfrom ADDR LPORT           one echo from a fixed local port
+//	udpbig ADDR N                one datagram of N bytes (fragmented by the kernel when
+//	                             longer than the path MTU), wait for the same bytes back
+//	udpsend ADDR N               the same datagram, sent without waiting for anything
 func client(args []string) error {
 	if len(args) < 2 {
 		return fmt.Errorf("client: want OP ARGS")
@@ -56,6 +59,9 @@ func client(args []string) error {
 	case "hold":
 		lport, _ := strconv.Atoi(a[1])
 		return hold(a[0], lport)
+	case "udpbig", "udpsend":
+		n, _ := strconv.Atoi(a[1])
+		emit(udpBig(a[0], n, op == "udpbig"))
 	default:
 		return fmt.Errorf("client: unknown op %q", op)
 	}
@@ -141,6 +147,33 @@ func udpEchoOnce(addr string, lport int) result {
 		return failure(err)
 	}
 	return result{OK: string(buf[:n]) == "hello", Bytes: int64(n)}
+}
+
+// udpBig sends one datagram of n bytes to addr and, if echo, waits for
+// the same bytes back.
+func udpBig(addr string, n int, echo bool) result {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return failure(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(opTimeout))
+	msg := make([]byte, n)
+	for i := range msg {
+		msg[i] = byte(i * 7)
+	}
+	if _, err := c.Write(msg); err != nil {
+		return failure(err)
+	}
+	if !echo {
+		return result{OK: true, Bytes: int64(n)}
+	}
+	buf := make([]byte, n+1)
+	k, err := c.Read(buf)
+	if err != nil {
+		return failure(err)
+	}
+	return result{OK: bytes.Equal(buf[:k], msg), Bytes: int64(k)}
 }
 
 // udpStream sends n datagrams carrying their sequence number, pps per
