@@ -133,7 +133,9 @@ func (br *Bridge) Ports() []datapath.Port {
 // Close wakes every blocked Read (which returns datapath.ErrClosed), waits
 // for each Port's current Read, Done or Inject to end, closes the sockets
 // (which leaves the fanout groups and drops promiscuous mode) and turns
-// LRO back on where Open turned it off.
+// LRO back on where Open turned it off. A Port whose worker holds a batch
+// keeps its rings mapped, and its sockets with them, until the worker's
+// Done (which returns datapath.ErrClosed) or next Read.
 func (br *Bridge) Close() error {
 	br.closeOnce.Do(func() {
 		br.closing.Store(true)

@@ -395,3 +395,53 @@ func testClose(t *testing.T, ring Ring) {
 		}
 	})
 }
+
+// TestCloseWithBatchOut closes the bridge while its worker holds a batch
+// it has read and not handed back: the frames stay readable (Close leaves
+// the rings mapped while a batch is out; it unmapped them under the
+// worker, which crashed deciding), Done then reports the close, and once
+// it has, no packet socket is left.
+func TestCloseWithBatchOut(t *testing.T) { forRings(t, testCloseWithBatchOut) }
+
+func testCloseWithBatchOut(t *testing.T, ring Ring) {
+	tp := needTopology(t)
+	c := DefaultConfig("b0", "b1")
+	c.Ring = ring
+	var br *Bridge
+	var err error
+	inNetns(t, tp.bridge, func() { br, err = Open(c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	tx := rawSock(t, tp.client, "c0")
+	f := taggedFrame(nil, "batch-out")
+	if _, err := unix.Write(tx, f); err != nil {
+		t.Fatal(err)
+	}
+	port := br.Ports()[0]
+	var b datapath.Batch
+	if err := port.Read(&b); err != nil {
+		t.Fatal(err)
+	}
+	br.Close()
+	found := false
+	for _, p := range b.Pkts {
+		found = found || bytes.Equal(p.Data, f)
+	}
+	if !found {
+		t.Errorf("after Close, the batch read before it does not hold the frame sent")
+	}
+	if err := port.Done(&b); !errors.Is(err, datapath.ErrClosed) {
+		t.Errorf("Done after Close: %v, want ErrClosed", err)
+	}
+	inNetns(t, tp.bridge, func() {
+		lines, err := os.ReadFile("/proc/thread-self/net/packet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(lines), "\n"); n != 1 {
+			t.Errorf("packet sockets left after Close and Done:\n%s", lines)
+		}
+	})
+}

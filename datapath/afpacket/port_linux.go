@@ -32,6 +32,13 @@ type Port struct {
 	// worker. Only the Port's own worker and Close take it.
 	mu   sync.Mutex
 	dead bool // the sockets are closed; written under mu and statsMu
+	// out says a batch Read returned is not handed back yet: the worker
+	// may be reading its Data, in the rings, without mu. Close then
+	// leaves the rings mapped (closing a socket does not free a ring
+	// that is still mapped: the mapping holds the socket's file, and
+	// packet_release runs only when it goes), and the batch's Done or the
+	// next Read unmaps them.
+	out bool
 
 	s    [2]*sock // s[0] on A, s[1] on B
 	tx   [2]txq   // frames to transmit on A, on B
@@ -86,14 +93,20 @@ func (p *Port) Read(b *datapath.Batch) error {
 		b.Pkts = make([]datapath.Packet, 0, defaultBatch)
 	}
 	b.Pkts = b.Pkts[:0]
+	p.out = false
 	for {
-		if p.dead || p.br.closing.Load() {
+		if p.dead {
+			p.unmap()
+			return datapath.ErrClosed
+		}
+		if p.br.closing.Load() {
 			return datapath.ErrClosed
 		}
 		p.turn ^= 1
 		p.fill(p.turn, b)
 		p.fill(p.turn^1, b)
 		if len(b.Pkts) > 0 {
+			p.out = true
 			return nil
 		}
 		// Nothing for the worker: send the frames passed unseen and
@@ -219,7 +232,9 @@ func (p *Port) Done(b *datapath.Batch) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.publish()
+	p.out = false
 	if p.dead {
+		p.unmap()
 		return datapath.ErrClosed
 	}
 	for k := range b.Pkts {
@@ -364,10 +379,20 @@ func (p *Port) publish() {
 	p.pub.stolen.Store(p.c.stolen)
 }
 
-// teardown closes the Port's sockets; under mu and statsMu.
+// teardown closes the Port's sockets, and unmaps their rings unless the
+// worker holds a batch (out); under mu and statsMu.
 func (p *Port) teardown() {
 	p.kernelDrops.Add(p.s[0].drops() + p.s[1].drops())
-	p.s[0].close()
-	p.s[1].close()
+	p.s[0].closeFD()
+	p.s[1].closeFD()
+	if !p.out {
+		p.unmap()
+	}
 	p.dead = true
+}
+
+// unmap unmaps both rings once the sockets are closed; under mu.
+func (p *Port) unmap() {
+	p.s[0].unmap()
+	p.s[1].unmap()
 }

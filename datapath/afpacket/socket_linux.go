@@ -143,9 +143,17 @@ func (s *sock) write(b []byte) error {
 }
 
 func (s *sock) close() {
+	s.closeFD()
+	s.unmap()
+}
+
+func (s *sock) unmap() {
 	if s.ring != nil {
 		s.ring.unmap()
 	}
+}
+
+func (s *sock) closeFD() {
 	if s.fd >= 0 {
 		_ = unix.Close(s.fd)
 		s.fd = -1
