@@ -50,16 +50,17 @@
 //
 // # Fragments
 //
-// Behind NFQUEUE the kernel has usually reassembled (nf_defrag runs
-// before the queue whenever conntrack is loaded, as the notrack rules make
-// it); an AF_PACKET bridge reassembles IPv4 in the kernel too
-// (PACKET_FANOUT_FLAG_DEFRAG). What still arrives in fragments goes
-// through the worker's own defrag.Reassembler. On a port that can send
-// later (datapath.Forwarder: the bridge) an IPv6 fragment of an
-// incomplete datagram is held in a bounded pool and the datagram's
-// fragments leave, unchanged, with its verdict (fraghold.go). Elsewhere a
-// fragment passes while its datagram is incomplete and the datagram's
-// verdict falls on the fragment that completes it; a refused datagram is
-// remembered so that its fragments stay refused (fragmem.go,
-// DIFFERENCES.md).
+// Behind NFQUEUE the kernel has reassembled only when something in the
+// namespace uses conntrack (nf_defrag then runs before the queue); with
+// hare's notrack table alone, forwarded datagrams and IPv6 input arrive
+// in fragments (datapath/nfqueue/doc.go). An AF_PACKET bridge has the
+// kernel reassemble IPv4 (PACKET_FANOUT_FLAG_DEFRAG). Fragments go
+// through the worker's own defrag.Reassembler. An IPv6 fragment of an
+// incomplete datagram is held (datapath.Forwarder: the bridge keeps the
+// worker's copy in a bounded pool, NFQUEUE leaves the packet in the
+// kernel's queue) and the datagram's fragments leave, unchanged, with its
+// verdict (fraghold.go). An IPv4 fragment passes while its datagram is
+// incomplete and the datagram's verdict falls on the fragment that
+// completes it; a refused datagram is remembered so that its fragments
+// stay refused (fragmem.go, DIFFERENCES.md).
 package daemon

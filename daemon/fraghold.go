@@ -12,10 +12,13 @@ import (
 // transport header to judge). When the datagram is accepted its fragments
 // go out unchanged and in the order they came (datapath.Forwarder); when
 // it is dropped, or its reassembly queue is discarded (timeout, memory,
-// an overlap: RFC 5722), they are dropped with it. Linux's br_netfilter
-// holds the skbs in the reassembly queue instead (nf_ct_frag6_gather
-// returns NF_STOLEN) and fragments the reassembled datagram again on its
-// way out (br_nf_dev_queue_xmit), which changes the fragments' sizes.
+// an overlap: RFC 5722), they are dropped with it (Forget). Linux's
+// br_netfilter holds the skbs in the reassembly queue instead
+// (nf_ct_frag6_gather returns NF_STOLEN) and fragments the reassembled
+// datagram again on its way out (br_nf_dev_queue_xmit), which changes the
+// fragments' sizes. Behind NFQUEUE the packet itself waits in the
+// kernel's queue and only the copy's metadata is used; the pool then also
+// bounds how many wait there (HoldMax).
 //
 // Memory is fixed when the worker starts: slots of holdSlot bytes, as
 // many as frag6_high_thresh (net.netfilter.nf_conntrack_frag6_high_thresh,
@@ -33,8 +36,12 @@ type fragHold struct {
 
 	frags  []heldFrag
 	freeF  int32 // free list of frags, -1: none
-	dgrams []heldDgram
-	freeD  int32 // free list of dgrams, -1: none
+	nfrags int   // fragments held
+	// maxFrags bounds nfrags (datapath.Forwarder.HoldMax: NFQUEUE's kept
+	// packets take slots of the kernel's queue).
+	maxFrags int
+	dgrams   []heldDgram
+	freeD    int32 // free list of dgrams, -1: none
 }
 
 const (
@@ -63,7 +70,7 @@ func newFragHold(bytes int64) *fragHold {
 	bytes = min(max(bytes, holdSlot), holdMax)
 	n := int((bytes + holdSlot - 1) / holdSlot)
 	h := &fragHold{mem: make([]byte, n*holdSlot), used: make([]uint64, (n+63)/64), nslots: n,
-		frags: make([]heldFrag, n), dgrams: make([]heldDgram, n)}
+		frags: make([]heldFrag, n), dgrams: make([]heldDgram, n), maxFrags: n}
 	for i := range h.frags {
 		h.frags[i].next = int32(i + 1)
 		h.dgrams[i].head = int32(i + 1) // the free list's link
@@ -78,7 +85,7 @@ func newFragHold(bytes int64) *fragHold {
 // room.
 func (h *fragHold) add(tag int32, pk *datapath.Packet, size int) (int32, bool) {
 	need := (len(pk.Data) + holdSlot - 1) / holdSlot
-	if tag == 0 && h.freeD < 0 || h.freeF < 0 || need == 0 {
+	if tag == 0 && h.freeD < 0 || h.freeF < 0 || need == 0 || h.nfrags >= h.maxFrags {
 		return 0, false
 	}
 	slot := h.findFree(need)
@@ -107,6 +114,7 @@ func (h *fragHold) add(tag int32, pk *datapath.Packet, size int) (int32, bool) {
 	}
 	d.tail = fi
 	d.n++
+	h.nfrags++
 	return tag, true
 }
 
@@ -138,6 +146,7 @@ func (h *fragHold) free(tag int32) {
 		h.mark(int(f.slot), (int(f.n)+holdSlot-1)/holdSlot, false)
 		f.pk = datapath.Packet{}
 		f.next = h.freeF
+		h.nfrags--
 		h.freeF = i
 		i = next
 	}

@@ -136,6 +136,25 @@ func (r *fragRig) never(what string, hs []int) {
 	}
 }
 
+// forgot checks that the port was told to forget exactly the held
+// packets of handles want (NFQUEUE then drops them from its queue).
+func (r *fragRig) forgot(what string, want ...int) {
+	r.t.Helper()
+	got := map[int]int{}
+	for _, h := range r.port.forgotten {
+		got[h]++
+	}
+	for _, h := range want {
+		if got[h] != 1 {
+			r.t.Errorf("%s: packet %d forgotten %d times, want once", what, h, got[h])
+		}
+		delete(got, h)
+	}
+	if len(got) != 0 {
+		r.t.Errorf("%s: other packets forgotten: %v", what, got)
+	}
+}
+
 // TestFragHoldInOrder: the fragments of an allowed datagram, one batch
 // each, are held (Stolen, nothing sent) until the last completes it; then
 // the held ones are forwarded byte for byte in arrival order and the last
@@ -201,6 +220,7 @@ func TestFragHoldDropped(t *testing.T) {
 	rej := frames6(54, 5, 3000, 1232)
 	hr := r.batch(1e6, rej...)
 	r.never("rejected datagram", hr)
+	r.forgot("dropped and rejected", hs[0], hs[1], hr[0], hr[1])
 	if len(r.port.injected) != 1 {
 		t.Errorf("%d reject replies, want 1 (for the datagram)", len(r.port.injected))
 	}
@@ -226,6 +246,7 @@ func TestFragHoldOverlap(t *testing.T) {
 	hs := r.batch(1e6, fr[0], other[1])
 	hs = append(hs, r.batch(1e6, fr[1], fr[2])...)
 	r.never("overlapping datagram", hs)
+	r.forgot("overlapping datagram", hs[0])
 	s := r.stats()
 	if s.FragDropped[defrag.ReasonOverlap] != 2 || s.FragDropped[defrag.ReasonDeadQueue] != 2 || s.Drops[metrics.DropFragment] != 4 {
 		t.Errorf("fragments dropped by reason %v, drops %v", s.FragDropped, s.Drops)
@@ -252,6 +273,7 @@ func TestFragHoldTimeout(t *testing.T) {
 	if s.FragDropped[defrag.ReasonTimeout] != 2 || s.Drops[metrics.DropFragment] != 2 {
 		t.Errorf("after the timeout: fragments dropped %v, drops %v", s.FragDropped, s.Drops)
 	}
+	r.forgot("timed-out datagram", hs...)
 	last := r.batch(1e6, fr[2])
 	r.never("timed-out datagram", append(hs, last...))
 	if r.port.verdicts[last[0]] != datapath.Stolen {
@@ -298,6 +320,26 @@ func TestFragHoldPoolFull(t *testing.T) {
 		t.Errorf("late fragment with room again: %v, want held", r.port.verdicts[late[0]])
 	}
 	r.never("datagram refused for a full pool", append(late, hs[8]))
+}
+
+// TestFragHoldMax: a port that bounds what a worker may keep (NFQUEUE:
+// kept packets take slots of the kernel's queue) gets no more; the
+// fragment past the bound is dropped as with a full pool.
+func TestFragHoldMax(t *testing.T) {
+	h := newHarness(t, "", rulesFwdNoDNS)
+	port := newMemPort(nil, nil, 1<<20)
+	port.clock = &h.now
+	port.holdMax = 2
+	w := newWorker(port, workerConfig{eng: h.d.eng, now: h.d.now, batch: 256, defrag: defrag.Config{},
+		ifDev: testDev("br0"), ifGen: &h.d.ifGen, pol: &h.d.pol})
+	r := &fragRig{t: t, port: port, w: w}
+	a, b := frames6(123, 400, 3000, 1232), frames6(123, 401, 3000, 1232)
+	hs := r.batch(1e6, a[0], a[1], b[0])
+	if v := port.verdicts; v[hs[0]] != datapath.Stolen || v[hs[1]] != datapath.Stolen || v[hs[2]] != datapath.Drop || w.Extras().FragPoolFull != 1 {
+		t.Fatalf("verdicts %v, pool full %d: want the first 2 held, the third dropped", v, w.Extras().FragPoolFull)
+	}
+	done := r.batch(1e6, a[2])
+	r.sent("datagram within the bound", []int{hs[0], hs[1], done[0]})
 }
 
 // TestFragHoldIPv4Unchanged: IPv4 fragments (which a bridge has the

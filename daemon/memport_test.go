@@ -32,6 +32,8 @@ type memPort struct {
 	// forwarded are the packets Forward sent, in order: held fragments
 	// of a datagram accepted later (fraghold.go).
 	forwarded []forwarding
+	forgotten []int         // handles of held packets dropped (Forget)
+	holdMax   int           // HoldMax
 	dones     int           // batches handed back
 	loop      bool          // start over after the last packet (allocation test)
 	gate      chan struct{} // when not nil, Read waits for it to close
@@ -118,6 +120,15 @@ func (m *memPort) Done(b *datapath.Batch) error {
 	m.dones++
 	return nil
 }
+
+// Forget records pk, a held packet dropped.
+func (m *memPort) Forget(pk *datapath.Packet) {
+	if !m.loop {
+		m.forgotten = append(m.forgotten, int(pk.Handle))
+	}
+}
+
+func (m *memPort) HoldMax() int { return m.holdMax }
 
 // Forward records pk (a held fragment) as accepted, and what was sent.
 func (m *memPort) Forward(pk *datapath.Packet) error {

@@ -65,8 +65,7 @@ type Extras struct {
 	Injected uint64 // reject replies handed to the datapath
 	NotIP    uint64 // frames without an IP header (passed or dropped by pass_non_ip)
 	// FragHeld are fragments let through while their datagram is
-	// incomplete (a port that cannot forward: IPv4, or NFQUEUE), or held
-	// until it is whole (IPv6 on a bridge: fraghold.go).
+	// incomplete (IPv4), or held until it is whole (IPv6: fraghold.go).
 	FragHeld uint64
 	// FragForwarded are held fragments sent with their accepted datagram;
 	// FragPoolFull, fragments dropped because the hold pool was full.
@@ -155,6 +154,9 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 			high = defrag.DefaultConfig().High6
 		}
 		w.fwd, w.hold = fw, newFragHold(high)
+		if m := fw.HoldMax(); m > 0 {
+			w.hold.maxFrags = min(w.hold.maxFrags, m)
+		}
 		w.defrag.OnDiscard(w.heldDiscarded)
 	}
 	return w
@@ -246,12 +248,13 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 		return
 	}
 	// nf_defrag_ipv4 / nf_defrag_ipv6 run before conntrack. On a port
-	// that can forward later, an IPv6 fragment of an incomplete datagram
-	// is held (fraghold.go) and the datagram's fragments leave with its
-	// verdict. Otherwise (IPv4, which an AF_PACKET bridge has the kernel
-	// reassemble, or NFQUEUE, where the kernel reassembled before
-	// queueing) it goes on unjudged: the datagram's verdict falls on the
-	// fragment that completes it, and a receiver cannot reassemble a
+	// that can send later (both datapaths), an IPv6 fragment of an
+	// incomplete datagram is held (fraghold.go) and the datagram's
+	// fragments leave with its verdict, as nf_ct_frag6_gather holds them.
+	// An IPv4 one (an AF_PACKET bridge has the kernel reassemble IPv4;
+	// NFQUEUE gets forwarded IPv4 fragments when nothing in the namespace
+	// uses conntrack) goes on unjudged: the datagram's verdict falls on
+	// the fragment that completes it, and a receiver cannot reassemble a
 	// datagram one fragment of which was dropped (DIFFERENCES.md).
 	var fk fragKey
 	hold := w.hold != nil && p.IPVersion == 6

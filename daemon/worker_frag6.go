@@ -42,11 +42,13 @@ func (w *Worker) releaseHeld(tag int32, r *engine.Result) {
 	for i := h.first(tag); i >= 0; i = h.frags[i].next {
 		f := &h.frags[i]
 		if r.Verdict != engine.Accept {
+			w.fwd.Forget(&f.pk)
 			c.m.Judged(r, int(f.size))
 			continue
 		}
 		f.pk.Data = h.frame(i)
 		if err := w.fwd.Forward(&f.pk); err != nil {
+			w.fwd.Forget(&f.pk)
 			c.x.Errors++
 			c.m.Packet(metrics.VerdictDrop, int(f.size))
 			c.m.Drop(metrics.DropFragment)
@@ -65,6 +67,7 @@ func (w *Worker) releaseHeld(tag int32, r *engine.Result) {
 func (w *Worker) heldDiscarded(tag int32, why defrag.Reason) {
 	h, c := w.hold, &w.c
 	for i := h.first(tag); i >= 0; i = h.frags[i].next {
+		w.fwd.Forget(&h.frags[i].pk)
 		c.m.FragmentDropped(why)
 		c.m.Packet(metrics.VerdictDrop, int(h.frags[i].size))
 		c.m.Drop(metrics.DropFragment)

@@ -133,10 +133,11 @@ type Port interface {
 }
 
 // Forwarder is a Port that can send, during a later batch, a packet it
-// handed out earlier and the worker kept (Verdict Stolen): an AF_PACKET
-// bridge holding the IPv6 fragments of a datagram until the datagram is
-// whole and decided (daemon/fraghold.go). NFQUEUE is not one: the kernel
-// has reassembled before it queues (nf_defrag_ipv6 at priority -400).
+// handed out earlier and the worker kept (Verdict Stolen): the worker
+// holds the fragments of a datagram until the datagram is whole and
+// decided (daemon/fraghold.go; Linux's nf_ct_frag6_gather holds them so,
+// NF_STOLEN). An AF_PACKET bridge sends the worker's copy; NFQUEUE, where
+// the packet waits in the kernel's queue, gives its verdict late.
 type Forwarder interface {
 	// Forward sends pk as Done sends an accepted packet, before the
 	// accepted packets of the current batch. pk is a packet an earlier
@@ -145,6 +146,14 @@ type Forwarder interface {
 	// The port copies what it keeps: Data may be reused once Forward
 	// returns. Call it between Read and Done.
 	Forward(pk *Packet) error
+	// Forget drops pk, a packet kept with Verdict Stolen that will not be
+	// sent (its datagram was dropped or never completed). Call it between
+	// Read and Done.
+	Forget(pk *Packet)
+	// HoldMax is how many packets a worker may keep at a time (0: as many
+	// as it has memory for): NFQUEUE's kept packets take slots of the
+	// kernel's queue, which must stay open to new traffic.
+	HoldMax() int
 }
 
 // PortStats counts a port's traffic.

@@ -29,8 +29,7 @@
 // discovery; a Packet Too Big about an existing flow reaches the client and
 // a spoofed one does not; a 4000-byte IPv6 UDP datagram the client's
 // kernel fragments is echoed whole when allowed, and when dropped not one
-// of its fragments reaches the server (frag6_test.go; skipped for
-// hare-nfqueue, which passes the fragments of an incomplete datagram);
+// of its fragments reaches the server (frag6_test.go);
 // the table counts ping -c 5 exactly; deleting a
 // flow from the table kills it; a UDP stream loses nothing on the
 // firewall's path across reloads (every datagram is counted where it

@@ -19,16 +19,12 @@ import (
 // the allowed datagram's echo returns.
 //
 // Linux's firewalls reassemble (nf_ct_frag6_gather) and drop the whole
-// datagram; the hare bridge holds the fragments until the datagram is
-// whole and drops them all (daemon/fraghold.go).
+// datagram; hare's workers hold the fragments until the datagram is whole
+// and drop them all (daemon/fraghold.go): the bridge keeps copies, NFQUEUE
+// leaves them in the kernel's queue (which hands hare the fragments of a
+// forwarded datagram when nothing in the namespace uses conntrack:
+// datapath/nfqueue/doc.go).
 func (e *env) testFrag6(t *testing.T) {
-	if e.fw.name() == "hare-nfqueue" {
-		// The kernel hands NFQUEUE the fragments of a forwarded datagram
-		// when nothing else in the namespace uses conntrack
-		// (datapath/nfqueue/doc.go); hare's workers then pass a
-		// fragment while its datagram is incomplete (DIFFERENCES.md).
-		t.Skip("NFQUEUE: fragments of an incomplete datagram pass (DIFFERENCES.md)")
-	}
 	const size = 4000
 	srv := e.tp.serverIP[6]
 	reqs0, oks0 := reasm6(t, e.tp.server)
@@ -46,7 +42,7 @@ func (e *env) testFrag6(t *testing.T) {
 		t.Errorf("the server reassembled %d datagrams from %d fragments, want 1 from %d (the dropped datagram's fragments must not reach it)",
 			oks-oks0, reqs-reqs0, frags)
 	}
-	if h, ok := e.fw.(*hareFW); ok && h.datapath == "afpacket" {
+	if h, ok := e.fw.(*hareFW); ok {
 		m := h.metrics()
 		if m[`hare_datapath_held_packets_total{port="0"}`] < 2*float64(frags-1) || m[`hare_datapath_forwarded_packets_total{port="0"}`] < float64(frags-1) {
 			t.Errorf("the bridge held %v fragments and forwarded %v, want at least %d and %d",

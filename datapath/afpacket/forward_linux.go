@@ -52,3 +52,10 @@ func (p *Port) Forward(pk *datapath.Packet) error {
 	p.send(int(pk.Handle>>32&1)^1, f, pk.L3)
 	return nil
 }
+
+// Forget has nothing to do: the bridge keeps no held frame (the worker
+// holds the copy, and the ring's slot was given back with its batch).
+func (p *Port) Forget(*datapath.Packet) {}
+
+// HoldMax is 0: the worker's pool bounds what it holds.
+func (p *Port) HoldMax() int { return 0 }

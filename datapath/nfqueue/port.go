@@ -33,8 +33,13 @@ type port struct {
 	mm     []mmsghdr
 	maxMsg int    // the largest message the kernel may send
 	wbuf   []byte // verdict messages
-	ids    []uint32
-	batch  int // packets read and not yet handed back with Done
+	// pend are the verdicts of packets kept from earlier batches (Forward,
+	// Forget), written by the next Done before its own; held counts the
+	// packets kept and not yet given a verdict (forward.go).
+	pend  []byte
+	held  int
+	ids   []uint32
+	batch int // packets read and not yet handed back with Done
 
 	// state of readFn/writeFn, so the closures are made once.
 	readFn  func(fd uintptr) bool
@@ -45,6 +50,7 @@ type port struct {
 	wrErr   error
 
 	received, accepted, dropped, injected, errs, enobufs, kernelDrops atomic.Uint64
+	stolen, forwarded                                                 atomic.Uint64
 
 	inj injector
 }
@@ -231,15 +237,30 @@ func (p *port) Done(b *datapath.Batch) error {
 	if len(pk) == 0 {
 		return nil
 	}
-	w := p.wbuf[:0]
+	var stolen uint64
+	for i := range pk {
+		if pk[i].Verdict == datapath.Stolen {
+			stolen++
+		}
+	}
+	p.held += int(stolen)
+	// A batch verdict covers every packet queued up to its id: while the
+	// worker keeps packets, each gets its own.
+	runs := p.held == 0
+	w := append(p.wbuf[:0], p.pend...)
+	p.pend = p.pend[:0]
 	var acc, drop uint64
 	for i := 0; i < len(pk); {
+		if pk[i].Verdict == datapath.Stolen {
+			i++ // kept: its verdict comes with Forward or Forget
+			continue
+		}
 		v := uint32(nfq.NfDrop)
 		if pk[i].Verdict == datapath.Accept {
 			v = nfq.NfAccept
 		}
 		j := i
-		if !pk[i].SetMark {
+		if !pk[i].SetMark && runs {
 			for j+1 < len(pk) && !pk[j+1].SetMark && pk[j+1].Verdict == pk[i].Verdict &&
 				int32(p.ids[j+1]-p.ids[j]) > 0 {
 				j++
@@ -254,6 +275,10 @@ func (p *port) Done(b *datapath.Batch) error {
 		i = j + 1
 	}
 	p.wbuf = w
+	if len(w) == 0 {
+		p.stolen.Add(stolen) // every packet kept, nothing to say yet
+		return nil
+	}
 	if err := p.raw.Write(p.writeFn); err != nil || p.wrErr != nil {
 		p.errs.Add(1)
 		if p.dp.closed.Load() {
@@ -266,6 +291,7 @@ func (p *port) Done(b *datapath.Batch) error {
 	}
 	p.accepted.Add(acc)
 	p.dropped.Add(drop)
+	p.stolen.Add(stolen)
 	return nil
 }
 
@@ -303,6 +329,9 @@ func (p *port) Stats() datapath.PortStats {
 		Dropped:  p.dropped.Load(),
 		Injected: p.injected.Load(),
 		Errors:   p.errs.Load(),
+
+		Stolen:    p.stolen.Load(),
+		Forwarded: p.forwarded.Load(),
 	}
 	// The kernel's count when it can be read (not after Close: the last
 	// one read then), else the overruns hare noticed.

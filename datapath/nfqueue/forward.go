@@ -1,0 +1,38 @@
+package nfqueue
+
+import (
+	nfq "github.com/florianl/go-nfqueue/v2"
+
+	"github.com/hare-fw/hare/datapath"
+)
+
+var _ datapath.Forwarder = (*port)(nil)
+
+// Forward accepts pk, a packet of an earlier batch the worker kept
+// (Verdict Stolen: an IPv6 fragment held until its datagram was whole and
+// accepted). It is still in the kernel's queue, unchanged: its verdict,
+// an NFQNL_MSG_VERDICT of its own, goes with the next Done's, before
+// them, so that the fragments of a datagram leave in the order they came.
+// The kernel reinjects it where it was queued (nf_reinject), as it would
+// have had hare answered at once; nothing is copied.
+func (p *port) Forward(pk *datapath.Packet) error {
+	p.pend = putVerdict(p.pend, p.queue, uint32(pk.Handle), nfq.NfAccept, false, 0, false)
+	p.held = max(p.held-1, 0)
+	p.forwarded.Add(1)
+	p.accepted.Add(1)
+	return nil
+}
+
+// Forget drops pk, a packet kept from an earlier batch, with the next
+// Done's verdicts: a kept packet holds a slot of the queue until it has a
+// verdict.
+func (p *port) Forget(pk *datapath.Packet) {
+	p.pend = putVerdict(p.pend, p.queue, uint32(pk.Handle), nfq.NfDrop, false, 0, false)
+	p.held = max(p.held-1, 0)
+	p.dropped.Add(1)
+}
+
+// HoldMax is a quarter of the queue's length: packets kept wait in the
+// kernel's queue, and a full queue drops (or, failing open, accepts
+// unseen) whatever comes next.
+func (p *port) HoldMax() int { return int(p.dp.cfg.MaxQueueLen) / 4 }
