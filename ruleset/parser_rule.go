@@ -87,6 +87,11 @@ func (p *parser) stmt() Stmt {
 			return p.matchOrSet()
 		}
 	}
+	if t.kind == tokPunct && t.text == "(" {
+		// A parenthesised left side: "(meta mark & 0xff) | 0x10 == 0x11"
+		// (parser_bison.y primary_expr '(' basic_expr ')').
+		return p.matchOrSet()
+	}
 	if t.kind == tokAt || t.kind == tokString || t.kind == tokWord {
 		// A constant on the left (rare) or something unknown: raw.
 		return p.raw()
@@ -184,22 +189,51 @@ func (p *parser) lhsTerm() Expr {
 		// fields ("ip 0" is nft's "syntax error, unexpected …").
 		p.unexpected(p.peek(), "a field of "+v.Text)
 	}
+	return p.binops(x, 1, true)
+}
+
+// binops extends x with the bit operators that follow it, binding as nft's
+// grammar does (parser_bison.y shift_expr, and_expr, exclusive_or_expr,
+// inclusive_or_expr: << and >> before &, & before ^, ^ before |, each
+// left-associative), so "ip saddr ^ 1.2.3.4 & 1.2.3.4" is
+// saddr ^ (1.2.3.4 & 1.2.3.4) there and here. minPrec is the weakest
+// operator this call may take; left is whether the shifts and the keyword
+// spellings are allowed (a match's left side; a value on the right takes
+// only & | ^).
+func (p *parser) binops(x Expr, minPrec int, left bool) Expr {
 	for {
-		t := p.peek()
-		if t.kind == tokPunct && (t.text == "&" || t.text == "|" || t.text == "^" || t.text == "<<" || t.text == ">>") {
-			p.i++
-			x = &Binop{Pos: x.Position(), Op: t.text, X: x, Y: p.primary()}
-			continue
+		op := p.peekBinop(left)
+		prec := binopPrec[op]
+		if op == "" || prec < minPrec {
+			return x
 		}
-		// nft's keyword spellings of the bitwise operators (parser_bison.y
-		// and_expr, exclusive_or_expr, inclusive_or_expr, shift_expr).
-		if op, ok := wordOps[t.text]; ok && t.kind == tokWord {
-			p.i++
-			x = &Binop{Pos: x.Position(), Op: op, X: x, Y: p.primary()}
-			continue
+		p.i++
+		y := p.primary()
+		for {
+			next := p.peekBinop(left)
+			if next == "" || binopPrec[next] <= prec {
+				break
+			}
+			y = p.binops(y, prec+1, left)
 		}
-		return x
+		x = &Binop{Pos: x.Position(), Op: op, X: x, Y: y}
 	}
+}
+
+// peekBinop returns the bit operator at the next token, or "".
+func (p *parser) peekBinop(left bool) string {
+	t := p.peek()
+	switch {
+	case t.kind == tokPunct && (t.text == "&" || t.text == "|" || t.text == "^"):
+		return t.text
+	case !left:
+		return ""
+	case t.kind == tokPunct && (t.text == "<<" || t.text == ">>"):
+		return t.text
+	case t.kind == tokWord:
+		return wordOps[t.text] // and, or, xor, lshift, rshift
+	}
+	return ""
 }
 
 var wordOps = map[string]string{"and": "&", "or": "|", "xor": "^", "lshift": "<<", "rshift": ">>"}
@@ -338,15 +372,7 @@ func (p *parser) rangeExpr() Expr {
 		p.i++
 		return &Range{Pos: x.Position(), Lo: x, Hi: p.primary()}
 	}
-	for {
-		t := p.peek()
-		if t.kind == tokPunct && (t.text == "&" || t.text == "|" || t.text == "^") {
-			p.i++
-			x = &Binop{Pos: x.Position(), Op: t.text, X: x, Y: p.primary()}
-			continue
-		}
-		return x
-	}
+	return p.binops(x, 1, false)
 }
 
 // primary parses a single value: literal, @set, { set }, ( expr ), or a

@@ -480,17 +480,11 @@ func exprString(x Expr, c ctx) string {
 		if x.Op == "/" {
 			return exprString(x.X, c) + " / " + exprString(x.Y, c)
 		}
-		l := exprString(x.X, c)
-		// binop_expr_print parenthesises an operand of lower
-		// precedence: (meta mark | 0x10) << 8.
-		if in, ok := x.X.(*Binop); ok && binopPrec[in.Op] < binopPrec[x.Op] {
-			l = "(" + l + ")"
-		}
 		yc := c
 		if x.Op == "<<" || x.Op == ">>" {
 			yc.typ = "" // a shift count is a plain number
 		}
-		return l + " " + x.Op + " " + exprString(x.Y, yc)
+		return binopString(x, c, yc)
 	case *MapLookup:
 		return exprString(x.X, c) + " map " + exprString(x.Map, c.as(typeOfExpr(x.X)))
 	case *MapElem:
@@ -519,4 +513,23 @@ func exprString(x Expr, c ctx) string {
 		return "*"
 	}
 	return "?"
+}
+
+// binopString prints a bit operation, its left operand in context xc and
+// its right one in yc.
+func binopString(x *Binop, xc, yc ctx) string {
+	l := exprString(x.X, xc)
+	// binop_expr_print parenthesises an operand of lower precedence:
+	// (meta mark | 0x10) << 8.
+	if in, ok := x.X.(*Binop); ok && binopPrec[in.Op] < binopPrec[x.Op] {
+		l = "(" + l + ")"
+	}
+	r := exprString(x.Y, yc)
+	// Operators are left-associative: a right operand that is itself an
+	// operation of no stronger binding keeps its parentheses, or it would
+	// read back as a different expression.
+	if in, ok := x.Y.(*Binop); ok && in.Op != "/" && binopPrec[in.Op] <= binopPrec[x.Op] {
+		r = "(" + r + ")"
+	}
+	return l + " " + x.Op + " " + r
 }

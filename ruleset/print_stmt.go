@@ -154,7 +154,7 @@ func stmtString(s Stmt, pc ctx) string {
 				return f
 			}
 			y = exprString(s.Y, pc.as(typeOfExpr(b.X)))
-			x = exprString(b.X, pc.as("")) + " " + b.Op + " " + exprString(b.Y, pc.as(typeOfExpr(b.X)))
+			x = binopString(b, pc.as(""), pc.as(typeOfExpr(b.X)))
 			// nft 1.0.6 writes == after a bit operation with a value
 			// (meta mark & 0xff == 0x10).
 			if _, isVal := s.Y.(*Value); isVal && (s.Op == "" || s.Op == "==") {
