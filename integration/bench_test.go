@@ -86,7 +86,7 @@ func benchTable(rows []benchRow) string {
 	for _, r := range rows {
 		base[fmt.Sprint(r.fw, r.v)] = r
 	}
-	kernelOf := map[string]string{"hare-nfqueue": "kernel-routed", "hare-afpacket": "kernel-bridge"}
+	kernelOf := map[string]string{"hare-nfqueue": "kernel-routed", "hare-afpacket": "kernel-bridge", "hare-afpacket-v2": "kernel-bridge"}
 	var b strings.Builder
 	b.WriteString("| firewall | IP | TCP Gbit/s | ratio | UDP 64 B kpps | ratio | UDP loss | RTT median ms | added | RTT p99 ms |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")

@@ -20,6 +20,8 @@ import (
 // namespace's two veths, which have no addresses).
 type hareFW struct {
 	datapath string
+	// ring is afpacket's [datapath] ring ("" for the default, "v3").
+	ring string
 	// failOpen is the config's fail_open (nfqueue).
 	failOpen bool
 	tp       *topo
@@ -30,7 +32,13 @@ type hareFW struct {
 	owner *testing.T
 }
 
-func (h *hareFW) name() string  { return "hare-" + h.datapath }
+func (h *hareFW) name() string {
+	if h.ring != "" {
+		return "hare-" + h.datapath + "-" + h.ring
+	}
+	return "hare-" + h.datapath
+}
+
 func (h *hareFW) bridged() bool { return h.datapath == "afpacket" }
 
 // missing says why `hare run` cannot be tested here: only the nfqueue
@@ -52,6 +60,9 @@ func (h *hareFW) config() string {
 		fmt.Fprintf(&b, "queues = \"0\"\nhooks = [\"forward\"]\ninstall_rules = true\nfail_open = %v\n", h.failOpen)
 	} else {
 		fmt.Fprintf(&b, "interfaces = [%q, %q]\npass_non_ip = true\n", h.tp.fwClient, h.tp.fwServer)
+		if h.ring != "" {
+			fmt.Fprintf(&b, "ring = %q\n", h.ring)
+		}
 	}
 	fmt.Fprintf(&b, "[ruleset]\nfile = %q\n", filepath.Join(h.dir, "rules.nft"))
 	b.WriteString("[workers]\ncount = 1\n")
@@ -105,6 +116,10 @@ func (h *hareFW) run(t *testing.T) {
 	h.proc = startIn(h.owner, h.tp.fw, nil, hareBinary(t), "run", "-c", filepath.Join(h.dir, "hare.toml"))
 	if !h.waitLog(`"msg":"started"`, 1, 10*time.Second) {
 		t.Fatalf("hare run did not start:\n%s", h.proc.Stderr())
+	}
+	// The bridge's name in the "started" line says its ring.
+	if ring := map[string]string{"": "TPACKET_V3", "v3": "TPACKET_V3", "v2": "TPACKET_V2"}[h.ring]; h.bridged() && !strings.Contains(h.proc.Stderr(), ring) {
+		t.Fatalf("hare run started without a %s ring:\n%s", ring, h.proc.Stderr())
 	}
 }
 

@@ -41,6 +41,10 @@ func TestProof(t *testing.T) {
 					t.Run("allowed", func(t *testing.T) { e.testAllowed(t, v) })
 					t.Run("inbound-blocked", func(t *testing.T) { e.testInboundBlocked(t, v) })
 					t.Run("reject", func(t *testing.T) { e.testReject(t, v) })
+					if coreOnly(fw) {
+						t.Run("ct-counters", func(t *testing.T) { e.testCounters(t, v) })
+						return
+					}
 					t.Run("pmtu", func(t *testing.T) { e.testPMTU(t, v) })
 					t.Run("ptb", func(t *testing.T) { e.testPTB(t, v) })
 					t.Run("ct-counters", func(t *testing.T) { e.testCounters(t, v) })

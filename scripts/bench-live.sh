@@ -8,9 +8,12 @@
 #   sudo BENCH_SECONDS=10 ./scripts/bench-live.sh
 #   sudo BENCH_FIREWALLS='kernel-routed|hare-nfqueue' ./scripts/bench-live.sh
 #                                           # only these firewalls
+#   sudo BENCH_FIREWALLS='kernel-bridge|hare-afpacket|hare-afpacket-v2' ./scripts/bench-live.sh
+#                                           # the bridge, both receive rings
 #
 # For each firewall of integration/ (kernel-routed, kernel-bridge,
-# hare-nfqueue, hare-afpacket), IPv4 and IPv6, between the client and the
+# hare-nfqueue, hare-afpacket with its default TPACKET_V3 ring,
+# hare-afpacket-v2 with [datapath] ring = "v2"), IPv4 and IPv6, between the client and the
 # server namespaces, through the same ruleset (integration/ruleset_test.go):
 #   - iperf3 TCP stream (iperf3 -c SERVER -t N): receiver's bit rate
 #   - iperf3 64-byte UDP flood (iperf3 -u -l 64 -b 0 -t N): datagrams per
@@ -20,7 +23,7 @@
 #     from its metrics endpoint, and the kernel's drops (queue or ring full)
 # The hare daemon runs with one worker ([workers] count = 1, one queue).
 # Prints a Markdown table with hare's ratio to the kernel on the same
-# topology (nfqueue: routed; afpacket: bridge).
+# topology (nfqueue: routed; afpacket, both rings: bridge).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

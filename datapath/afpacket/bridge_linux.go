@@ -116,9 +116,13 @@ func (br *Bridge) SetPass(arp, nonIP bool) {
 	br.passNonIP.Store(nonIP)
 }
 
-// Name says "afpacket A<->B".
+// Name says "afpacket A<->B (TPACKET_V3)", or V2 as the ring is.
 func (br *Bridge) Name() string {
-	return fmt.Sprintf("afpacket %s<->%s", br.cfg.A, br.cfg.B)
+	v := 3
+	if br.cfg.Ring == RingV2 {
+		v = 2
+	}
+	return fmt.Sprintf("afpacket %s<->%s (TPACKET_V%d)", br.cfg.A, br.cfg.B, v)
 }
 
 // Ports returns one Port per worker.
