@@ -205,3 +205,44 @@ func benchRoundTrip(b *testing.B, ring Ring) {
 		}
 	}
 }
+
+// TestKernelDrops floods a bridge whose worker reads nothing: the ring
+// fills and the kernel drops, which Stats reports from PACKET_STATISTICS
+// (struct tpacket_stats_v3 for a V3 socket, struct tpacket_stats for V2).
+// The rings are small so that they fill at once.
+func TestKernelDrops(t *testing.T) {
+	forRings(t, func(t *testing.T, ring Ring) {
+		tp := needTopology(t)
+		c := DefaultConfig("b0", "b1")
+		c.Ring, c.Blocks, c.Frames = ring, 2, 15
+		var br *Bridge
+		var err error
+		inNetns(t, tp.bridge, func() { br, err = Open(c) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer br.Close()
+		stop := make(chan struct{})
+		wg := flood(t, stop)
+		defer wg.Wait()
+		defer close(stop)
+		port := br.Ports()[0]
+		// A deadline on a condition, not a measurement: the flood fills
+		// 15 slots or two blocks in well under a second.
+		deadline := time.Now().Add(20 * time.Second)
+		for port.Stats().KernelDrops == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no kernel drops reported with a full ring: %+v", port.Stats())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		// What the ring holds is still there to read.
+		b := datapath.Batch{Pkts: make([]datapath.Packet, 0, 64)}
+		if err := port.Read(&b); err != nil || len(b.Pkts) == 0 {
+			t.Errorf("Read after the drops: %d packets, %v", len(b.Pkts), err)
+		}
+		if err := port.Done(&b); err != nil {
+			t.Error(err)
+		}
+	})
+}
