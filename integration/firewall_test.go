@@ -114,7 +114,8 @@ func firewalls() []firewall {
 }
 
 // coreOnly says whether TestProof runs only its core subtests against fw
-// (allowed flows, inbound drops, reject, the table's counters): a variant
+// (allowed flows, inbound drops, reject, the table's counters, held IPv6
+// fragments: what the ring hands over and Forward sends back): a variant
 // of another firewall that differs only in how packets reach hare, whose
 // full run would add a minute to CI for code paths the other already
 // covers.

@@ -43,6 +43,9 @@ func TestProof(t *testing.T) {
 					t.Run("reject", func(t *testing.T) { e.testReject(t, v) })
 					if coreOnly(fw) {
 						t.Run("ct-counters", func(t *testing.T) { e.testCounters(t, v) })
+						if v == 6 {
+							t.Run("frag6", func(t *testing.T) { e.testFrag6(t) })
+						}
 						return
 					}
 					t.Run("pmtu", func(t *testing.T) { e.testPMTU(t, v) })
