@@ -55,12 +55,12 @@
 // hare's notrack table alone, forwarded datagrams and IPv6 input arrive
 // in fragments (datapath/nfqueue/doc.go). An AF_PACKET bridge has the
 // kernel reassemble IPv4 (PACKET_FANOUT_FLAG_DEFRAG). Fragments go
-// through the worker's own defrag.Reassembler. An IPv6 fragment of an
+// through the worker's own defrag.Reassembler. A fragment of an
 // incomplete datagram is held (datapath.Forwarder: the bridge keeps the
 // worker's copy in a bounded pool, NFQUEUE leaves the packet in the
 // kernel's queue) and the datagram's fragments leave, unchanged, with its
-// verdict (fraghold.go). An IPv4 fragment passes while its datagram is
-// incomplete and the datagram's verdict falls on the fragment that
-// completes it; a refused datagram is remembered so that its fragments
-// stay refused (fragmem.go, DIFFERENCES.md).
+// verdict (fraghold.go, DIFFERENCES.md). On a port that cannot send later
+// a fragment passes while its datagram is incomplete and the datagram's
+// verdict falls on the fragment that completes it; a refused datagram is
+// remembered so that its fragments stay refused (fragmem.go).
 package daemon

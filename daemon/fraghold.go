@@ -6,7 +6,7 @@ import (
 	"github.com/hare-fw/hare/datapath"
 )
 
-// fragHold keeps copies of the IPv6 fragments of the datagrams a worker
+// fragHold keeps copies of the fragments of the datagrams a worker
 // is reassembling, so that none of them leaves before the datagram is
 // whole and decided (RFC 8200 §4.5: only the whole datagram has a
 // transport header to judge). When the datagram is accepted its fragments
@@ -14,15 +14,16 @@ import (
 // it is dropped, or its reassembly queue is discarded (timeout, memory,
 // an overlap: RFC 5722), they are dropped with it (Forget). Linux's
 // br_netfilter holds the skbs in the reassembly queue instead
-// (nf_ct_frag6_gather returns NF_STOLEN) and fragments the reassembled
+// (nf_ct_frag6_gather, ip_defrag: NF_STOLEN) and fragments the reassembled
 // datagram again on its way out (br_nf_dev_queue_xmit), which changes the
 // fragments' sizes. Behind NFQUEUE the packet itself waits in the
 // kernel's queue and only the copy's metadata is used; the pool then also
 // bounds how many wait there (HoldMax).
 //
 // Memory is fixed when the worker starts: slots of holdSlot bytes, as
-// many as frag6_high_thresh (net.netfilter.nf_conntrack_frag6_high_thresh,
-// Linux's bound on the bytes its IPv6 reassembly queues hold) allows. A
+// many as ipfrag_high_thresh and frag6_high_thresh together allow
+// (net.ipv4.ipfrag_high_thresh, net.netfilter.nf_conntrack_frag6_high_thresh:
+// Linux's bounds on the bytes its reassembly queues hold). A
 // frame takes a run of adjacent slots. When no run is free the fragment
 // is refused (the worker drops it, and its datagram, which can no longer
 // be sent whole): never an unbounded queue. Holding and releasing allocate

@@ -284,13 +284,15 @@ func TestFragHoldTimeout(t *testing.T) {
 	}
 }
 
-// TestFragHoldPoolFull: when the hold pool (frag6_high_thresh bytes) has
+// TestFragHoldPoolFull: when the hold pool (ipfrag_high_thresh +
+// frag6_high_thresh bytes) has
 // no room, the new fragment is dropped and counted, and its datagram can
 // never leave whole; the datagrams already held are untouched.
 func TestFragHoldPoolFull(t *testing.T) {
-	// 8 KiB: 16 slots of 512 bytes. Each first fragment below takes 2;
-	// the second and last completes its datagram.
-	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{High6: 8 << 10})
+	// 8.5 KiB (ipfrag_high_thresh + frag6_high_thresh): 17 slots of 512
+	// bytes. Each first fragment below takes 2; the second and last
+	// completes its datagram. The IPv6 queues stay under their 8 KiB.
+	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{High4: 512, High6: 8 << 10})
 	var dgrams [][]datapath.Packet
 	var firsts []datapath.Packet
 	for id := range uint32(9) {
@@ -345,27 +347,31 @@ func TestFragHoldMax(t *testing.T) {
 	r.sent("datagram within the bound", []int{hs[0], hs[1], done[0]})
 }
 
-// TestFragHoldIPv4Unchanged: IPv4 fragments (which a bridge has the
-// kernel reassemble: PACKET_FANOUT_FLAG_DEFRAG) still pass while their
-// datagram is incomplete; holding is IPv6's.
-func TestFragHoldIPv4Unchanged(t *testing.T) {
+// TestFragHoldIPv4: IPv4 fragments are held and sent as they came too
+// (NFQUEUE gets them on the forward hook when nothing in the namespace
+// uses conntrack; a bridge whose kernel does not reassemble IPv4), and
+// the fragments of a dropped datagram never leave.
+func TestFragHoldIPv4(t *testing.T) {
 	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{})
-	udp := packettest.UDP(client, server, 40000, 123, bytes.Repeat([]byte{'x'}, 64))
-	var pk []datapath.Packet
-	for _, f := range packettest.IPv4Fragments(client, server, 17, udp, 40) {
-		p := ethPkt(f)
-		p.EtherType = 0x0800
-		pk = append(pk, p)
-	}
-	hs := r.batch(1e6, pk...)
-	for _, h := range hs {
-		if r.port.verdicts[h] != datapath.Accept {
-			t.Errorf("IPv4 fragment %d: %v", h, r.port.verdicts[h])
+	frags4 := func(dport uint16, id uint16) []datapath.Packet {
+		udp := packettest.UDP(client, server, 40000, dport, bytes.Repeat([]byte{'x'}, 100))
+		var pk []datapath.Packet
+		for _, f := range packettest.IPv4Fragments(client, server, 17, udp, 40, packettest.ID(id)) {
+			p := ethPkt(f)
+			p.EtherType = 0x0800
+			pk = append(pk, p)
 		}
+		return pk
 	}
-	if len(r.port.forwarded) != 0 {
-		t.Errorf("%d forwarded", len(r.port.forwarded))
+	ok, dns := frags4(123, 1), frags4(53, 2)
+	if len(ok) != 3 || len(dns) != 3 {
+		t.Fatalf("%d, %d fragments", len(ok), len(dns))
 	}
+	hs := r.batch(1e6, ok[1], dns[0], ok[0])
+	hs = append(hs, r.batch(1e6, dns[2], ok[2], dns[1])...)
+	r.sent("allowed IPv4 datagram", []int{hs[0], hs[2], hs[4]})
+	r.never("dropped IPv4 datagram", []int{hs[1], hs[3], hs[5]})
+	r.forgot("dropped IPv4 datagram", hs[1], hs[3])
 }
 
 // TestFragHoldNoAllocs: holding, forwarding and dropping IPv6 fragments

@@ -9,10 +9,10 @@ import (
 // fragMemory remembers, for a reassembly timeout, the datagrams a worker
 // refused, so that their fragments keep being dropped.
 //
-// Why: IPv4 fragments (and IPv6 ones on a port that cannot send a packet
-// of an earlier batch) are not held: the fragments of an incomplete
-// datagram pass and the datagram's verdict falls on the fragment that
-// completes it (worker.go). Once that fragment
+// Why: on a port that cannot send a packet of an earlier batch (not a
+// datapath.Forwarder; both datapaths are), fragments are not held: the
+// fragments of an incomplete datagram pass and the datagram's verdict
+// falls on the fragment that completes it (worker.go). Once that fragment
 // is dropped the receiver cannot reassemble the datagram, but the
 // reassembler has forgotten it: a copy of the dropped fragment sent again
 // would start a new queue, be let through as incomplete, and complete the

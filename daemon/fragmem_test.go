@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hare-fw/hare/datapath"
+	"github.com/hare-fw/hare/defrag"
 	"github.com/hare-fw/hare/packet/packettest"
 )
 
@@ -17,13 +18,20 @@ const rulesNoDNS = `table inet fw {
 }
 `
 
-// TestFragmentsOfRefusedDatagram: the fragments of an incomplete datagram
-// pass, the one completing it gets the datagram's verdict, and once a
+// TestFragmentsOfRefusedDatagram: on a port that cannot send a packet of
+// an earlier batch (no datapath.Forwarder), the fragments of an
+// incomplete datagram pass, the one completing it gets the datagram's
+// verdict, and once a
 // datagram is refused its fragments stay refused: sending the dropped
 // fragment again must not start a new, passing, reassembly (the receiver
 // would then complete the refused datagram).
 func TestFragmentsOfRefusedDatagram(t *testing.T) {
 	h := newHarness(t, "", rulesNoDNS)
+	h.w = newWorker(plainPort{h.port}, workerConfig{eng: h.d.eng, now: h.d.now, batch: 64, defrag: defrag.DefaultConfig(),
+		ifDev: testDev("eth0"), ifGen: &h.d.ifGen, pol: &h.d.pol, log: h.d.log, table: h.d.table})
+	if h.w.hold != nil {
+		t.Fatal("a worker holds fragments on a port that cannot send them later")
+	}
 	frags := func(dport uint16, id uint16) []datapath.Packet {
 		udp := packettest.UDP(client, server, 40000, dport, bytes.Repeat([]byte{'x'}, 64))
 		var out []datapath.Packet

@@ -150,6 +150,15 @@ func (m *memPort) Inject(to *datapath.Packet, ip []byte) error {
 
 func (m *memPort) Stats() datapath.PortStats { return m.stats }
 
+// plainPort is a memPort that is no datapath.Forwarder: a port on which a
+// worker cannot hold fragments.
+type plainPort struct{ m *memPort }
+
+func (p plainPort) Read(b *datapath.Batch) error                { return p.m.Read(b) }
+func (p plainPort) Done(b *datapath.Batch) error                { return p.m.Done(b) }
+func (p plainPort) Inject(to *datapath.Packet, ip []byte) error { return p.m.Inject(to, ip) }
+func (p plainPort) Stats() datapath.PortStats                   { return p.m.Stats() }
+
 func (m *memPort) close() { close(m.closed) }
 
 // memDatapath is a datapath of memPorts.

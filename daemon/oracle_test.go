@@ -30,14 +30,12 @@ import (
 // counters with the replay's.
 //
 // What differs by design: a fragment the replay reports "held" (its
-// datagram incomplete) is, live, an IPv4 one accepted, its datagram's
-// verdict falling on the fragment that completes it (worker.go,
-// DIFFERENCES.md), and an IPv6 one held by the worker (the memPort is a
-// Forwarder, as a bridge's port) and sent with its datagram if the
-// replay's verdict for the packet that completes the datagram is accept,
-// never otherwise (fraghold.go): its expected verdict is the replay's for
-// the later packet the replay reports "reassembled" with the same
-// addresses and identification, or drop when there is none.
+// datagram incomplete) is held by the worker (the memPort is a
+// Forwarder, as both datapaths' ports are) and sent with its datagram if
+// the replay's verdict for the packet that completes the datagram is
+// accept, never otherwise (fraghold.go): its expected verdict is the
+// replay's for the later packet the replay reports "reassembled" with the
+// same reassembly key, or drop when there is none.
 
 var (
 	hareOnce sync.Once
@@ -246,7 +244,7 @@ func matchReplay(t *testing.T, forward bool) {
 		}
 		rulesets = append(rulesets, shared...)
 	}
-	var packets, held, held6, rejects, rulesetsRun, realRun int
+	var packets, held, rejects, rulesetsRun, realRun int
 	for _, rules := range rulesets {
 		if _, err := New(&Config{Ruleset: RulesetConfig{File: rules}, Log: LogConfig{Level: "info"}, Conntrack: DefaultConfig().Conntrack},
 			Options{LogOutput: io.Discard, Ifindex: oracleIfindex(ifname)}); err != nil {
@@ -278,14 +276,11 @@ func matchReplay(t *testing.T, forward bool) {
 				switch v {
 				case "accept":
 					exp = datapath.Accept
-				case "held":
+				case "held-accept":
 					exp = datapath.Accept
 					held++
-				case "held6-accept":
-					exp = datapath.Accept
-					held6++
-				case "held6-drop":
-					held6++
+				case "held-drop":
+					held++
 				}
 				got := port.verdicts[i]
 				if got == datapath.Stolen {
@@ -321,39 +316,39 @@ func matchReplay(t *testing.T, forward bool) {
 			}
 		}
 	}
-	t.Logf("%d rulesets (%d real-world over every third capture) x %d captures: %d packet verdicts (%d held IPv4 fragments accepted live, %d held IPv6 fragments given their datagram's verdict), %d rejects compared with hare replay",
-		rulesetsRun, realRun, len(caps), packets, held, held6, rejects)
+	t.Logf("%d rulesets (%d real-world over every third capture) x %d captures: %d packet verdicts (%d held fragments given their datagram's verdict), %d rejects compared with hare replay",
+		rulesetsRun, realRun, len(caps), packets, held, rejects)
 }
 
 // heldVerdicts returns the replay's verdict of each packet, but for the
-// IPv6 fragments it reports "held": "held6-accept" when the later packet
-// with the same reassembly key (addresses and identification: RFC 8200
-// §4.5) that the replay reports reassembled was accepted, "held6-drop"
-// otherwise.
+// fragments it reports "held": "held-accept" when the later packet with
+// the same reassembly key (addresses, identification and, for IPv4, the
+// protocol: RFC 791 §3.2, RFC 8200 §4.5) that the replay reports
+// reassembled was accepted, "held-drop" otherwise.
 func heldVerdicts(pkts []datapath.Packet, lines []replayLine) []string {
 	out := make([]string, len(lines))
 	keys := make([]fragKey, len(pkts))
-	frag6 := make([]bool, len(pkts))
+	frag := make([]bool, len(pkts))
 	var p packet.Parsed
 	for i, pk := range pkts {
 		if pk.L3 < 0 || i >= len(lines) {
 			continue
 		}
 		p.DecodeIP(pk.Data[pk.L3:])
-		if p.IPVersion == 6 && p.Frag.IsFragment() {
-			keys[i], frag6[i] = fragKeyOf(&p), true
+		if p.IPVersion != 0 && p.Frag.IsFragment() {
+			keys[i], frag[i] = fragKeyOf(&p), true
 		}
 	}
 	for i, l := range lines {
 		out[i] = l.Verdict
-		if l.Verdict != "held" || i >= len(pkts) || !frag6[i] {
+		if l.Verdict != "held" || i >= len(pkts) || !frag[i] {
 			continue
 		}
-		out[i] = "held6-drop"
+		out[i] = "held-drop"
 		for j := i + 1; j < len(lines) && j < len(pkts); j++ {
-			if frag6[j] && keys[j] == keys[i] && lines[j].Reassembled {
+			if frag[j] && keys[j] == keys[i] && lines[j].Reassembled {
 				if lines[j].Verdict == "accept" {
-					out[i] = "held6-accept"
+					out[i] = "held-accept"
 				}
 				break
 			}

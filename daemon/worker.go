@@ -41,7 +41,7 @@ type Worker struct {
 	pol     *policy     // pols' value for the current batch
 	tr      tracer      // the trace stream's side (trace.go)
 	refused *fragMemory // datagrams whose fragments are dropped (fragmem.go)
-	// hold keeps the IPv6 fragments of incomplete datagrams when the port
+	// hold keeps the fragments of incomplete datagrams when the port
 	// can send them later (fwd); nil otherwise (fraghold.go).
 	hold    *fragHold
 	fwd     datapath.Forwarder
@@ -64,8 +64,9 @@ type policy struct {
 type Extras struct {
 	Injected uint64 // reject replies handed to the datapath
 	NotIP    uint64 // frames without an IP header (passed or dropped by pass_non_ip)
-	// FragHeld are fragments let through while their datagram is
-	// incomplete (IPv4), or held until it is whole (IPv6: fraghold.go).
+	// FragHeld are fragments held until their datagram is whole
+	// (fraghold.go), or let through while it is incomplete (a port that
+	// cannot send later).
 	FragHeld uint64
 	// FragForwarded are held fragments sent with their accepted datagram;
 	// FragPoolFull, fragments dropped because the hold pool was full.
@@ -147,11 +148,17 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 		w.ifGen = new(atomic.Uint64)
 	}
 	if fw, ok := port.(datapath.Forwarder); ok {
-		// The pool holds what the reassembler holds: frag6_high_thresh
-		// bytes (defrag's default when unset).
-		high := c.defrag.High6
+		// The pool holds what the reassembler holds: ipfrag_high_thresh
+		// and frag6_high_thresh bytes (defrag's defaults when unset).
+		def := defrag.DefaultConfig()
+		high := c.defrag.High4
 		if high <= 0 {
-			high = defrag.DefaultConfig().High6
+			high = def.High4
+		}
+		if c.defrag.High6 <= 0 {
+			high += def.High6
+		} else {
+			high += c.defrag.High6
 		}
 		w.fwd, w.hold = fw, newFragHold(high)
 		if m := fw.HoldMax(); m > 0 {
@@ -248,16 +255,15 @@ func (w *Worker) decide(pk *datapath.Packet, now int64) {
 		return
 	}
 	// nf_defrag_ipv4 / nf_defrag_ipv6 run before conntrack. On a port
-	// that can send later (both datapaths), an IPv6 fragment of an
+	// that can send later (both datapaths are), a fragment of an
 	// incomplete datagram is held (fraghold.go) and the datagram's
-	// fragments leave with its verdict, as nf_ct_frag6_gather holds them.
-	// An IPv4 one (an AF_PACKET bridge has the kernel reassemble IPv4;
-	// NFQUEUE gets forwarded IPv4 fragments when nothing in the namespace
-	// uses conntrack) goes on unjudged: the datagram's verdict falls on
-	// the fragment that completes it, and a receiver cannot reassemble a
-	// datagram one fragment of which was dropped (DIFFERENCES.md).
+	// fragments leave with its verdict, as nf_ct_frag6_gather and
+	// ip_defrag hold them. On one that cannot, it goes on unjudged: the
+	// datagram's verdict falls on the fragment that completes it, and a
+	// receiver cannot reassemble a datagram one fragment of which was
+	// dropped (fragmem.go).
 	var fk fragKey
-	hold := w.hold != nil && p.IPVersion == 6
+	hold := w.hold != nil
 	remember := p.Frag.IsFragment() && !hold
 	if remember {
 		fk = fragKeyOf(p)

@@ -7,10 +7,10 @@ import (
 	"github.com/hare-fw/hare/metrics"
 )
 
-// holdFragment keeps a copy of pk, an IPv6 fragment defrag queued
-// (Held), in the hold pool under its queue's tag, and tells the datapath
-// it is stolen (Linux: nf_ct_frag6_gather queues the skb and ipv6_defrag
-// returns NF_STOLEN). A held fragment is counted (packets, bytes, verdict)
+// holdFragment keeps a copy of pk, a fragment defrag queued (Held), in
+// the hold pool under its queue's tag, and tells the datapath it is
+// stolen (Linux: nf_ct_frag6_gather or ip_defrag queues the skb and
+// ipv6_defrag, ipv4_conntrack_defrag return NF_STOLEN). A held fragment is counted (packets, bytes, verdict)
 // when its datagram's fate is known. When the pool is full the fragment
 // is dropped, and so is its queue with the fragments already held: the
 // datagram can no longer leave whole.

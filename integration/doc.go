@@ -27,9 +27,9 @@
 // the server are dropped; reject answers with a TCP RST and an ICMP port
 // unreachable; a 200 kB POST to the far host succeeds through PMTU
 // discovery; a Packet Too Big about an existing flow reaches the client and
-// a spoofed one does not; a 4000-byte IPv6 UDP datagram the client's
-// kernel fragments is echoed whole when allowed, and when dropped not one
-// of its fragments reaches the server (frag6_test.go);
+// a spoofed one does not; a 4000-byte UDP datagram the client's kernel
+// fragments is echoed whole when allowed, and when dropped not one of its
+// fragments reaches the server (frag_test.go);
 // the table counts ping -c 5 exactly; deleting a
 // flow from the table kills it; a UDP stream loses nothing on the
 // firewall's path across reloads (every datagram is counted where it

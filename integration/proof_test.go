@@ -43,18 +43,14 @@ func TestProof(t *testing.T) {
 					t.Run("reject", func(t *testing.T) { e.testReject(t, v) })
 					if coreOnly(fw) {
 						t.Run("ct-counters", func(t *testing.T) { e.testCounters(t, v) })
-						if v == 6 {
-							t.Run("frag6", func(t *testing.T) { e.testFrag6(t) })
-						}
+						t.Run("frag", func(t *testing.T) { e.testFrag(t, v) })
 						return
 					}
 					t.Run("pmtu", func(t *testing.T) { e.testPMTU(t, v) })
 					t.Run("ptb", func(t *testing.T) { e.testPTB(t, v) })
 					t.Run("ct-counters", func(t *testing.T) { e.testCounters(t, v) })
 					t.Run("ct-delete", func(t *testing.T) { e.testDelete(t, v) })
-					if v == 6 {
-						t.Run("frag6", func(t *testing.T) { e.testFrag6(t) })
-					}
+					t.Run("frag", func(t *testing.T) { e.testFrag(t, v) })
 					if _, ok := fw.(*hareFW); ok {
 						t.Run("reload-sighup", func(t *testing.T) { e.testReload(t, v, "sighup") })
 						t.Run("reload-api", func(t *testing.T) { e.testReload(t, v, "api") })

@@ -112,7 +112,7 @@ var (
 	dropsDesc       = desc("hare_dropped_packets_total", "Packets dropped or rejected, by reason.", "reason")
 	ctInvalidDesc   = desc("hare_conntrack_invalid_packets_total", "Packets conntrack found invalid, by reason, whatever the ruleset then did.", "reason")
 	undecodableDesc = desc("hare_undecodable_packets_total", "IP packets the decoder refused, by reason.", "reason")
-	fragDropDesc    = desc("hare_fragments_dropped_total", "Fragments defrag refused, or held (IPv6) and dropped with a queue defrag discarded, by reason.", "reason")
+	fragDropDesc    = desc("hare_fragments_dropped_total", "Fragments defrag refused, or held and dropped with a queue defrag discarded, by reason.", "reason")
 	workerPackets   = desc("hare_worker_packets_total", "Packets each worker decided.", "worker")
 	workerBatches   = desc("hare_worker_batches_total", "Batches each worker read.", "worker")
 
@@ -120,7 +120,7 @@ var (
 	portKernelDrops = desc("hare_datapath_kernel_drops_total", "Packets the kernel dropped before hare saw them (a full queue or ring).", "port")
 	portInjected    = desc("hare_datapath_injected_packets_total", "Packets hare sent (reject replies).", "port")
 	portPassed      = desc("hare_datapath_passed_packets_total", "Frames passed without a verdict (non-IP frames a bridge passes).", "port")
-	portStolen      = desc("hare_datapath_held_packets_total", "Packets a worker kept to decide later (IPv6 fragments held until their datagram is whole).", "port")
+	portStolen      = desc("hare_datapath_held_packets_total", "Packets a worker kept to decide later (fragments held until their datagram is whole).", "port")
 	portForwarded   = desc("hare_datapath_forwarded_packets_total", "Held packets sent later (the fragments of an accepted datagram, as they came).", "port")
 	portErrors      = desc("hare_datapath_errors_total", "Failed reads, verdicts or transmissions.", "port")
 

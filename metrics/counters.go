@@ -43,7 +43,7 @@ const (
 	DropUndecodable                    // an IP header the decoder refused, with [workers] invalid = "drop"
 	DropFragment                       // a fragment defrag refused (overlap, timeout...)
 	DropNotIP                          // a frame without IP, not passed
-	DropFragPoolFull                   // an IPv6 fragment a worker could not hold: its hold pool was full
+	DropFragPoolFull                   // a fragment a worker could not hold: its hold pool was full
 	NumDropReasons
 )
 

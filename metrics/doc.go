@@ -8,16 +8,16 @@
 // generation and refused reloads.
 //
 // Fragments: hare_fragments_dropped_total{reason} counts fragments defrag
-// refused (overlap, duplicate, too big...) and the IPv6 fragments a
-// worker held and dropped when their reassembly queue was discarded
+// refused (overlap, duplicate, too big...) and the fragments a worker
+// held and dropped when their reassembly queue was discarded
 // ("reassembly timeout", "evicted under memory pressure", "overlapping
 // fragment"); each also counts in hare_dropped_packets_total
 // {reason="fragment"}. A held fragment is counted under hare_packets_total
 // when its datagram's fate is known, with the datagram's verdict.
-// hare_dropped_packets_total{reason="fragment_pool_full"} counts IPv6
-// fragments a worker could not hold (its pool of frag6_high_thresh bytes
-// was full, or NFQUEUE's bound on the packets kept in its queue was
-// reached); hare_datapath_held_packets_total and
+// hare_dropped_packets_total{reason="fragment_pool_full"} counts fragments
+// a worker could not hold (its pool of ipfrag_high_thresh +
+// frag6_high_thresh bytes was full, or NFQUEUE's bound on the packets
+// kept in its queue was reached); hare_datapath_held_packets_total and
 // hare_datapath_forwarded_packets_total count, per port, the fragments
 // held and those sent later.
 //

@@ -16,12 +16,15 @@ var errForward = errors.New("afpacket: cannot forward this frame")
 
 var _ datapath.Forwarder = (*Port)(nil)
 
-// Forward sends pk, a frame of an earlier batch the worker kept (an IPv6
+// Forward sends pk, a frame of an earlier batch the worker kept (a
 // fragment held until its datagram was whole and accepted), out of the
 // interface opposite the one it came in on, unchanged. The bridge thus
 // sends a datagram's fragments as they came, where Linux's br_netfilter
-// reassembles the datagram (nf_ct_frag6_gather) and fragments it again
-// on its way out (br_nf_dev_queue_xmit → br_ip6_fragment). The frame is
+// reassembles the datagram (nf_ct_frag6_gather, ip_defrag) and fragments
+// it again on its way out (br_nf_dev_queue_xmit → br_ip6_fragment,
+// ip_do_fragment). (IPv4 is reassembled by the kernel before the ring
+// with PACKET_FANOUT_FLAG_DEFRAG, the default: send then fragments the
+// accepted datagram again as br_nf_dev_queue_xmit does.) The frame is
 // copied, behind a zeroed virtio_net_hdr (its checksum was completed on
 // receipt), and queued before the batch's own accepted frames, so that
 // the fragments of one datagram leave in the order they arrived.

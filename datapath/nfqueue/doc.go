@@ -89,7 +89,7 @@
 // forwarded datagram that hare accepts is fragmented again on output. So
 // the worker must reassemble fragments itself (package defrag) and accept
 // or drop each fragment by the datagram's verdict. A worker may keep a
-// packet (Verdict Stolen: the IPv6 fragments of an incomplete datagram)
+// packet (Verdict Stolen: the fragments of an incomplete datagram)
 // and give its verdict in a later batch (Forward, Forget: forward.go);
 // while it keeps any, every verdict is a message of its own, since a
 // batch verdict would decide the kept packets below its id too

@@ -9,7 +9,7 @@ import (
 var _ datapath.Forwarder = (*port)(nil)
 
 // Forward accepts pk, a packet of an earlier batch the worker kept
-// (Verdict Stolen: an IPv6 fragment held until its datagram was whole and
+// (Verdict Stolen: a fragment held until its datagram was whole and
 // accepted). It is still in the kernel's queue, unchanged: its verdict,
 // an NFQNL_MSG_VERDICT of its own, goes with the next Done's, before
 // them, so that the fragments of a datagram leave in the order they came.
