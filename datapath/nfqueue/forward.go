@@ -17,7 +17,10 @@ var _ datapath.Forwarder = (*port)(nil)
 // have had hare answered at once; nothing is copied.
 func (p *port) Forward(pk *datapath.Packet) error {
 	p.pend = putVerdict(p.pend, p.queue, uint32(pk.Handle), nfq.NfAccept, false, 0, false)
-	p.held = max(p.held-1, 0)
+	// Not clamped at 0: pk may be a packet of the current batch, which
+	// Done counts as kept only afterwards (a fragment and the one
+	// completing its datagram in one Read).
+	p.held--
 	p.forwarded.Add(1)
 	p.accepted.Add(1)
 	return nil
@@ -28,7 +31,7 @@ func (p *port) Forward(pk *datapath.Packet) error {
 // verdict.
 func (p *port) Forget(pk *datapath.Packet) {
 	p.pend = putVerdict(p.pend, p.queue, uint32(pk.Handle), nfq.NfDrop, false, 0, false)
-	p.held = max(p.held-1, 0)
+	p.held-- // as in Forward
 	p.dropped.Add(1)
 }
 
