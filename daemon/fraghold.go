@@ -181,8 +181,13 @@ func (h *fragHold) findFree(n int) int {
 			if z := bits.TrailingZeros64(^w >> (s & 63)); z < 64-(s&63) && s+z < h.nslots {
 				return s + z
 			}
-			k += 64 - s&63
-			s += 64 - s&63
+			// On to the next word; the last word's bits past nslots
+			// are no slots and must not use up the search's budget,
+			// or it would end before wrapping round to the slots
+			// just below the cursor.
+			step := min(64-s&63, h.nslots-s)
+			k += step
+			s += step
 			continue
 		}
 		if w&(1<<(s&63)) != 0 {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -11,10 +12,21 @@ import (
 // TestFragHoldPool checks the pool against a naive model under random
 // holds and frees: a hold fails only when no run of free slots is long
 // enough (the model scans every slot), held bytes come back unchanged
-// and in order, and freeing gives every slot back.
+// and in order, and freeing gives every slot back. Pools of a few slots
+// and of sizes that are not a multiple of 64 slots (a word of the
+// bitmap) too: the search for a free slot wraps around after the
+// bitmap's last, partial word.
 func TestFragHoldPool(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	h := newFragHold(64 * holdSlot)
+	for _, slots := range []int{1, 3, 64, 65, 200} {
+		for seed := range uint64(4) {
+			t.Run(fmt.Sprintf("slots=%d/seed=%d", slots, seed), func(t *testing.T) { testFragHoldPool(t, slots, seed) })
+		}
+	}
+}
+
+func testFragHoldPool(t *testing.T, slots int, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed+1, 2))
+	h := newFragHold(int64(slots) * holdSlot)
 	model := make([]bool, h.nslots) // slot in use
 	type held struct {
 		data  [][]byte
