@@ -347,6 +347,31 @@ func TestFragHoldMax(t *testing.T) {
 	r.sent("datagram within the bound", []int{hs[0], hs[1], done[0]})
 }
 
+// TestFragHoldNone: a port that may keep no packet at all (HoldMax 0:
+// an NFQUEUE queue shorter than 4 packets, where a kept packet could
+// fill the queue and stall it, as nothing new would come to expire it)
+// gets no Stolen verdict; the worker falls back to passing the
+// fragments of an incomplete datagram (fragmem.go).
+func TestFragHoldNone(t *testing.T) {
+	h := newHarness(t, "", rulesFwdNoDNS)
+	port := newMemPort(nil, nil, 1<<20)
+	port.clock = &h.now
+	port.holdMax = 0
+	w := newWorker(port, workerConfig{eng: h.d.eng, now: h.d.now, batch: 256, defrag: defrag.Config{},
+		ifDev: testDev("br0"), ifGen: &h.d.ifGen, pol: &h.d.pol})
+	r := &fragRig{t: t, port: port, w: w}
+	a := frames6(123, 402, 3000, 1232)
+	hs := r.batch(1e6, a[0], a[1])
+	for _, i := range hs {
+		if v := port.verdicts[i]; v == datapath.Stolen {
+			t.Errorf("fragment %d kept by a port that may keep none", i)
+		}
+	}
+	if w.hold != nil {
+		t.Error("worker has a hold pool for a port that may keep no packet")
+	}
+}
+
 // TestFragHoldIPv4: IPv4 fragments are held and sent as they came too
 // (NFQUEUE gets them on the forward hook when nothing in the namespace
 // uses conntrack; a bridge whose kernel does not reassemble IPv4), and

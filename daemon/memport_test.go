@@ -33,7 +33,7 @@ type memPort struct {
 	// of a datagram accepted later (fraghold.go).
 	forwarded []forwarding
 	forgotten []int         // handles of held packets dropped (Forget)
-	holdMax   int           // HoldMax
+	holdMax   int           // HoldMax (-1 by default: no bound)
 	dones     int           // batches handed back
 	loop      bool          // start over after the last packet (allocation test)
 	gate      chan struct{} // when not nil, Read waits for it to close
@@ -58,7 +58,7 @@ type injection struct {
 func newMemPort(pkts []datapath.Packet, times []int64, per int) *memPort {
 	m := &memPort{pkts: pkts, times: times, per: per, clock: new(atomic.Int64),
 		verdicts: make([]datapath.Verdict, len(pkts)), marks: make([]int64, len(pkts)),
-		drained: make(chan struct{}), closed: make(chan struct{})}
+		drained: make(chan struct{}), closed: make(chan struct{}), holdMax: -1}
 	for i := range m.marks {
 		m.marks[i] = -1
 	}

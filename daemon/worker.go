@@ -147,7 +147,7 @@ func newWorker(port datapath.Port, c workerConfig) *Worker {
 	if w.ifGen == nil {
 		w.ifGen = new(atomic.Uint64)
 	}
-	if fw, ok := port.(datapath.Forwarder); ok {
+	if fw, ok := port.(datapath.Forwarder); ok && fw.HoldMax() != 0 {
 		// The pool holds what the reassembler holds: ipfrag_high_thresh
 		// and frag6_high_thresh bytes (defrag's defaults when unset).
 		def := defrag.DefaultConfig()

@@ -150,9 +150,10 @@ type Forwarder interface {
 	// sent (its datagram was dropped or never completed). Call it between
 	// Read and Done.
 	Forget(pk *Packet)
-	// HoldMax is how many packets a worker may keep at a time (0: as many
-	// as it has memory for): NFQUEUE's kept packets take slots of the
-	// kernel's queue, which must stay open to new traffic.
+	// HoldMax is how many packets a worker may keep at a time (negative:
+	// as many as it has memory for; 0: none, the worker then keeps
+	// nothing): NFQUEUE's kept packets take slots of the kernel's queue,
+	// which must stay open to new traffic.
 	HoldMax() int
 }
 

@@ -60,5 +60,5 @@ func (p *Port) Forward(pk *datapath.Packet) error {
 // holds the copy, and the ring's slot was given back with its batch).
 func (p *Port) Forget(*datapath.Packet) {}
 
-// HoldMax is 0: the worker's pool bounds what it holds.
-func (p *Port) HoldMax() int { return 0 }
+// HoldMax is -1, no bound: the worker's pool bounds what it holds.
+func (p *Port) HoldMax() int { return -1 }

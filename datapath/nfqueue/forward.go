@@ -37,5 +37,7 @@ func (p *port) Forget(pk *datapath.Packet) {
 
 // HoldMax is a quarter of the queue's length: packets kept wait in the
 // kernel's queue, and a full queue drops (or, failing open, accepts
-// unseen) whatever comes next.
+// unseen) whatever comes next. A queue shorter than 4 packets gets 0, and
+// its worker keeps nothing: a kept packet could fill it, and with no new
+// packet queued no batch would come to expire it.
 func (p *port) HoldMax() int { return int(p.dp.cfg.MaxQueueLen) / 4 }
