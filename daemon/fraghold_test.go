@@ -347,6 +347,29 @@ func TestFragHoldMax(t *testing.T) {
 	r.sent("datagram within the bound", []int{hs[0], hs[1], done[0]})
 }
 
+// TestFragHoldMark: the fragments of an accepted datagram whose rules set
+// a mark leave with that mark, the held ones too (NFQUEUE: NFQA_MARK with
+// their late verdicts), as the fragments Linux cuts from the reassembled
+// skb all carry its mark (ip6_fragment, ip_do_fragment: ip_copy_metadata).
+func TestFragHoldMark(t *testing.T) {
+	r := newFragRig(t, `table inet fw {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		udp dport 123 meta mark set 0x2a
+	}
+}
+`, defrag.Config{})
+	a := frames6(123, 403, 3000, 1232)
+	hs := r.batch(1e6, a[0], a[1])
+	hs = append(hs, r.batch(1e6, a[2])...)
+	r.sent("marked datagram", hs)
+	for _, h := range hs {
+		if m := r.port.marks[h]; m != 0x2a {
+			t.Errorf("fragment %d left with mark %d, want 0x2a", h, m)
+		}
+	}
+}
+
 // TestFragHoldNone: a port that may keep no packet at all (HoldMax 0:
 // an NFQUEUE queue shorter than 4 packets, where a kept packet could
 // fill the queue and stall it, as nothing new would come to expire it)

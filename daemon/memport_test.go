@@ -136,6 +136,9 @@ func (m *memPort) Forward(pk *datapath.Packet) error {
 		return nil // the allocation test keeps nothing
 	}
 	m.verdicts[pk.Handle] = datapath.Accept
+	if pk.SetMark {
+		m.marks[pk.Handle] = int64(pk.NewMark)
+	}
 	m.forwarded = append(m.forwarded, forwarding{int(pk.Handle), m.dones, append([]byte(nil), pk.Data...)})
 	return nil
 }

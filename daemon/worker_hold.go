@@ -47,6 +47,10 @@ func (w *Worker) releaseHeld(tag int32, r *engine.Result) {
 			continue
 		}
 		f.pk.Data = h.frame(i)
+		// The datagram's mark goes on each fragment, as ip6_fragment and
+		// ip_do_fragment copy the reassembled skb's mark to the fragments
+		// they cut (ip_copy_metadata).
+		f.pk.SetMark, f.pk.NewMark = r.Mark != f.pk.Mark, r.Mark
 		if err := w.fwd.Forward(&f.pk); err != nil {
 			w.fwd.Forget(&f.pk)
 			c.x.Errors++

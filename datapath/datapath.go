@@ -139,10 +139,12 @@ type Port interface {
 // NF_STOLEN). An AF_PACKET bridge sends the worker's copy; NFQUEUE, where
 // the packet waits in the kernel's queue, gives its verdict late.
 type Forwarder interface {
-	// Forward sends pk as Done sends an accepted packet, before the
+	// Forward sends pk as Done sends an accepted packet (with NewMark
+	// when SetMark says so, on a datapath that sets marks), before the
 	// accepted packets of the current batch. pk is a packet an earlier
 	// Read returned, with every field as Read set it but Data, which points
-	// at the worker's copy of the bytes Read gave (the frame as it came).
+	// at the worker's copy of the bytes Read gave (the frame as it came),
+	// and the datagram's SetMark and NewMark.
 	// The port copies what it keeps: Data may be reused once Forward
 	// returns. Call it between Read and Done.
 	Forward(pk *Packet) error

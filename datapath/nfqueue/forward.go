@@ -10,13 +10,13 @@ var _ datapath.Forwarder = (*port)(nil)
 
 // Forward accepts pk, a packet of an earlier batch the worker kept
 // (Verdict Stolen: a fragment held until its datagram was whole and
-// accepted). It is still in the kernel's queue, unchanged: its verdict,
+// accepted), with mark NewMark if SetMark says so. It is still in the kernel's queue, unchanged: its verdict,
 // an NFQNL_MSG_VERDICT of its own, goes with the next Done's, before
 // them, so that the fragments of a datagram leave in the order they came.
 // The kernel reinjects it where it was queued (nf_reinject), as it would
 // have had hare answered at once; nothing is copied.
 func (p *port) Forward(pk *datapath.Packet) error {
-	p.pend = putVerdict(p.pend, p.queue, uint32(pk.Handle), nfq.NfAccept, false, 0, false)
+	p.pend = putVerdict(p.pend, p.queue, uint32(pk.Handle), nfq.NfAccept, false, pk.NewMark, pk.SetMark)
 	// Not clamped at 0: pk may be a packet of the current batch, which
 	// Done counts as kept only afterwards (a fragment and the one
 	// completing its datagram in one Read).

@@ -1,6 +1,7 @@
 package nfqueue
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"testing"
@@ -75,5 +76,18 @@ func TestHeldCountSameBatch(t *testing.T) {
 	typ, ids := verdictTypes(p.wbuf)
 	if len(typ) != 1 || typ[0] != msgVerdictBatch || ids[0] != 5 {
 		t.Errorf("batch 2: verdict types %#x for ids %v (kept count %d), want one batch verdict up to 5", typ, ids, p.held)
+	}
+}
+
+// TestForwardMark: a kept packet forwarded with SetMark gets its mark in
+// its verdict (NFQA_MARK), as Done gives a packet of the batch its own.
+func TestForwardMark(t *testing.T) {
+	p := &port{dp: &Datapath{}}
+	p.Forward(&datapath.Packet{Handle: 7, SetMark: true, NewMark: 0x2a})
+	p.Forward(&datapath.Packet{Handle: 8})
+	want := putVerdict(nil, 0, 7, 1, false, 0x2a, true)
+	want = putVerdict(want, 0, 8, 1, false, 0, false)
+	if !bytes.Equal(p.pend, want) {
+		t.Errorf("verdicts %x, want %x", p.pend, want)
 	}
 }
