@@ -178,13 +178,16 @@ func (c *Counters) Batch() { c.local.Batches++ }
 // Publish makes the counts so far visible to Snapshot. Call it once per
 // batch: it costs one atomic store per counter.
 func (c *Counters) Publish() {
-	atomic.StoreUint64(&c.pub.Batches, c.local.Batches)
 	storeAll(c.pub.Packets[:], c.local.Packets[:])
 	storeAll(c.pub.Bytes[:], c.local.Bytes[:])
 	storeAll(c.pub.Drops[:], c.local.Drops[:])
 	storeAll(c.pub.CTInvalid[:], c.local.CTInvalid[:])
 	storeAll(c.pub.Undecodable[:], c.local.Undecodable[:])
 	storeAll(c.pub.FragDropped[:], c.local.FragDropped[:])
+	// Batches last, and Snapshot loads it first: a snapshot that sees
+	// batch n sees every count of batches up to n (Publish stored them
+	// before it, Snapshot reads them after).
+	atomic.StoreUint64(&c.pub.Batches, c.local.Batches)
 }
 
 // Snapshot copies the published counts into out. Any goroutine may call it.
