@@ -57,6 +57,11 @@ func (r *fragRig) batch(dt int64, pkts ...datapath.Packet) []int {
 	r.t.Helper()
 	m := r.port
 	m.clock.Add(dt)
+	if len(pkts) == 0 {
+		// Only the clock moves: a Read with nothing left to hand out
+		// waits for Close (memPort), and the worker with it.
+		return nil
+	}
 	var hs []int
 	for _, p := range pkts {
 		hs = append(hs, len(m.pkts))
