@@ -290,9 +290,10 @@ func TestFragHoldTimeout(t *testing.T) {
 }
 
 // TestFragHoldPoolFull: when the hold pool (ipfrag_high_thresh +
-// frag6_high_thresh bytes) has
-// no room, the new fragment is dropped and counted, and its datagram can
-// never leave whole; the datagrams already held are untouched.
+// frag6_high_thresh bytes) has no room, the oldest datagram held is
+// evicted to make it (RFC 4787 REQ-14a: fragments that never complete
+// must not block the ones that do), its fragments dropped and counted as
+// evicted; the others held are untouched, and the new fragment is held.
 func TestFragHoldPoolFull(t *testing.T) {
 	// 8.5 KiB (ipfrag_high_thresh + frag6_high_thresh): 17 slots of 512
 	// bytes. Each first fragment below takes 2; the second and last
@@ -309,32 +310,52 @@ func TestFragHoldPoolFull(t *testing.T) {
 		firsts = append(firsts, d[0])
 	}
 	hs := r.batch(1e6, firsts...)
-	for i := range 8 {
-		if r.port.verdicts[hs[i]] != datapath.Stolen {
-			t.Fatalf("datagram %d: %v, want held", i, r.port.verdicts[hs[i]])
+	for i, h := range hs {
+		if r.port.verdicts[h] != datapath.Stolen {
+			t.Fatalf("datagram %d: %v, want held", i, r.port.verdicts[h])
 		}
 	}
-	if r.port.verdicts[hs[8]] != datapath.Drop || r.w.Extras().FragPoolFull != 1 {
-		t.Fatalf("with the pool full: %v, pool-full count %d", r.port.verdicts[hs[8]], r.w.Extras().FragPoolFull)
+	r.forgot("oldest datagram, evicted for the ninth", hs[0])
+	s := r.stats()
+	if r.w.Extras().FragPoolFull != 0 || s.FragDropped[defrag.ReasonMemory] != 1 {
+		t.Fatalf("pool-full count %d, evicted %d: want 0 and 1", r.w.Extras().FragPoolFull, s.FragDropped[defrag.ReasonMemory])
+	}
+	// A held datagram completes and goes out whole, the ninth too.
+	done := r.batch(1e6, dgrams[3][1])
+	r.sent("held datagram", []int{hs[3], done[0]})
+	done = r.batch(1e6, dgrams[8][1])
+	r.sent("datagram held after an eviction", []int{hs[8], done[0]})
+	// The evicted datagram's last fragment starts a new queue that can
+	// never complete it.
+	late := r.batch(1e6, dgrams[0][1])
+	if r.port.verdicts[late[0]] != datapath.Stolen {
+		t.Errorf("late fragment: %v, want held", r.port.verdicts[late[0]])
+	}
+	r.never("datagram evicted for a full pool", append(late, hs[0]))
+}
+
+// TestFragHoldPoolTooSmall: a fragment the pool could not hold even empty
+// is dropped and counted, and its queue discarded.
+func TestFragHoldPoolTooSmall(t *testing.T) {
+	r := newFragRig(t, rulesFwdNoDNS, defrag.Config{High4: 1, High6: 1}) // one slot
+	d := frames6(123, 100, 900, 496)
+	if len(d[0].Data) <= holdSlot {
+		t.Fatalf("first fragment of %d bytes fits a slot", len(d[0].Data))
+	}
+	hs := r.batch(1e6, d[0])
+	if r.port.verdicts[hs[0]] != datapath.Drop || r.w.Extras().FragPoolFull != 1 {
+		t.Fatalf("%v, pool-full count %d: want drop, 1", r.port.verdicts[hs[0]], r.w.Extras().FragPoolFull)
 	}
 	if s := r.stats(); s.Drops[metrics.DropFragPoolFull] != 1 {
 		t.Errorf("drops %v", s.Drops)
 	}
-	// A held datagram completes and goes out whole, which frees room.
-	done := r.batch(1e6, dgrams[3][1])
-	r.sent("held datagram", []int{hs[3], done[0]})
-	// The refused datagram's last fragment is held in its turn, but can
-	// never complete it.
-	late := r.batch(1e6, dgrams[8][1])
-	if r.port.verdicts[late[0]] != datapath.Stolen {
-		t.Errorf("late fragment with room again: %v, want held", r.port.verdicts[late[0]])
-	}
-	r.never("datagram refused for a full pool", append(late, hs[8]))
+	late := r.batch(1e6, d[1])
+	r.never("datagram refused for a full pool", append(late, hs[0]))
 }
 
 // TestFragHoldMax: a port that bounds what a worker may keep (NFQUEUE:
-// kept packets take slots of the kernel's queue) gets no more; the
-// fragment past the bound is dropped as with a full pool.
+// kept packets take slots of the kernel's queue) gets no more: past the
+// bound the oldest datagram kept is evicted, as with a full pool.
 func TestFragHoldMax(t *testing.T) {
 	h := newHarness(t, "", rulesFwdNoDNS)
 	port := newMemPort(nil, nil, 1<<20)
@@ -345,11 +366,14 @@ func TestFragHoldMax(t *testing.T) {
 	r := &fragRig{t: t, port: port, w: w}
 	a, b := frames6(123, 400, 3000, 1232), frames6(123, 401, 3000, 1232)
 	hs := r.batch(1e6, a[0], a[1], b[0])
-	if v := port.verdicts; v[hs[0]] != datapath.Stolen || v[hs[1]] != datapath.Stolen || v[hs[2]] != datapath.Drop || w.Extras().FragPoolFull != 1 {
-		t.Fatalf("verdicts %v, pool full %d: want the first 2 held, the third dropped", v, w.Extras().FragPoolFull)
+	if v := port.verdicts; v[hs[0]] != datapath.Stolen || v[hs[1]] != datapath.Stolen || v[hs[2]] != datapath.Stolen || w.Extras().FragPoolFull != 0 {
+		t.Fatalf("verdicts %v, pool full %d: want all 3 held", v, w.Extras().FragPoolFull)
 	}
-	done := r.batch(1e6, a[2])
-	r.sent("datagram within the bound", []int{hs[0], hs[1], done[0]})
+	r.forgot("datagram evicted past the bound", hs[0], hs[1])
+	more := r.batch(1e6, b[1])
+	done := r.batch(1e6, b[2])
+	r.sent("datagram within the bound", []int{hs[2], more[0], done[0]})
+	r.never("evicted datagram", hs[:2])
 }
 
 // TestFragHoldMark: the fragments of an accepted datagram whose rules set

@@ -10,13 +10,20 @@ import (
 // holdFragment keeps a copy of pk, a fragment defrag queued (Held), in
 // the hold pool under its queue's tag, and tells the datapath it is
 // stolen (Linux: nf_ct_frag6_gather or ip_defrag queues the skb and
-// ipv6_defrag, ipv4_conntrack_defrag return NF_STOLEN). A held fragment is counted (packets, bytes, verdict)
-// when its datagram's fate is known. When the pool is full the fragment
-// is dropped, and so is its queue with the fragments already held: the
-// datagram can no longer leave whole.
+// ipv6_defrag, ipv4_conntrack_defrag return NF_STOLEN). A held fragment is
+// counted (packets, bytes, verdict) when its datagram's fate is known.
+// When the pool is full, the oldest other datagrams held are evicted to
+// make room (their fragments dropped, counted as evicted under memory
+// pressure), so that a flood of fragments that never complete cannot
+// block all fragmented traffic until it times out (RFC 4787 REQ-14a).
+// Only when nothing else is held is the fragment dropped, and its queue
+// with it: the datagram can no longer leave whole.
 func (w *Worker) holdFragment(pk *datapath.Packet, size int) {
 	tag := w.defrag.Tag()
 	t, ok := w.hold.add(tag, pk, size)
+	for !ok && w.defrag.EvictOldest() { // counted by heldDiscarded
+		t, ok = w.hold.add(tag, pk, size)
+	}
 	if !ok {
 		w.c.x.FragPoolFull++
 		w.defrag.Discard(defrag.ReasonMemory)

@@ -52,3 +52,39 @@ func (r *Reassembler) discarded(q *queue, why Reason) {
 		r.onDiscard(t, why)
 	}
 }
+
+// evictScan bounds how many queues EvictOldest passes over in each family
+// (tombstones, untagged queues, the current one) before it gives up, so
+// that a flood of overlapping fragments, which leaves tombstones, cannot
+// make each call walk them all.
+const evictScan = 16
+
+// EvictOldest discards the oldest tagged queue of either family other
+// than the one the last Add held its fragment in, reports it to the
+// OnDiscard function with ReasonMemory, and says whether there was one.
+// For a caller whose own memory for held fragments is full: making room
+// by evicting the oldest datagram, as the reassembler's own evictor does
+// at its memory threshold (inet_frag_evictor before Linux 4.17; RFC 4787
+// REQ-14a asks that a flood of fragments not block all fragmented
+// traffic), rather than refusing every new fragment until timeouts free
+// room.
+func (r *Reassembler) EvictOldest() bool {
+	var victim *queue
+	for i := range r.fam {
+		n := 0
+		for q := r.fam[i].oldest; q != nil && n < evictScan; q, n = q.next, n+1 {
+			if q.dead || q.tag == 0 || q == r.cur {
+				continue
+			}
+			if victim == nil || q.created < victim.created {
+				victim = q
+			}
+			break
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	r.remove(victim, ReasonMemory)
+	return true
+}

@@ -106,3 +106,47 @@ func TestTagEvicted(t *testing.T) {
 		t.Errorf("discards %v, want the oldest (tag 1) evicted first", got)
 	}
 }
+
+// TestEvictOldest: EvictOldest discards the oldest tagged queue of either
+// family, never the one the last Add held its fragment in nor an untagged
+// one, reports it as evicted under memory pressure, and says false when
+// there is nothing else to evict.
+func TestEvictOldest(t *testing.T) {
+	r := defrag.New(defrag.Config{})
+	var got []discard
+	r.OnDiscard(func(tag int32, why defrag.Reason) { got = append(got, discard{tag, why}) })
+	var p packet.Parsed
+	hold := func(b []byte, now int64, tag int32) {
+		t.Helper()
+		p.DecodeIP(b)
+		if res, _ := r.Add(&p, now, 0); res != defrag.Held {
+			t.Fatalf("%v, want held", res)
+		}
+		if tag != 0 {
+			r.SetTag(tag)
+		}
+	}
+	u4 := packettest.UDP(src4, dst4, 1, 2, make([]byte, 3000))
+	v4 := packettest.IPv4Fragments(src4, dst4, packettest.ProtoUDP, u4, 1200, packettest.ID(9))
+	hold(frags6(1, 3000, 1232)[0], 10, 0) // untagged, oldest of all
+	hold(frags6(2, 3000, 1232)[0], 20, 2)
+	hold(v4[0], 15, 4) // IPv4, older than tag 2
+	hold(frags6(3, 3000, 1232)[0], 30, 3)
+	for _, want := range []int32{4, 2} {
+		if !r.EvictOldest() {
+			t.Fatalf("nothing evicted, want tag %d", want)
+		}
+		if len(got) != 1 || got[0] != (discard{want, defrag.ReasonMemory}) {
+			t.Fatalf("discarded %v, want tag %d evicted", got, want)
+		}
+		got = got[:0]
+	}
+	// Tag 3's queue is the one the last Add held in; the untagged one is
+	// not the caller's to count.
+	if r.EvictOldest() || len(got) != 0 {
+		t.Errorf("evicted %v past the current and untagged queues", got)
+	}
+	if s := r.Stats(); s.Killed[defrag.ReasonMemory] != 2 {
+		t.Errorf("%d evictions counted, want 2", s.Killed[defrag.ReasonMemory])
+	}
+}

@@ -14,10 +14,12 @@
 // fragment"); each also counts in hare_dropped_packets_total
 // {reason="fragment"}. A held fragment is counted under hare_packets_total
 // when its datagram's fate is known, with the datagram's verdict.
-// hare_dropped_packets_total{reason="fragment_pool_full"} counts fragments
-// a worker could not hold (its pool of ipfrag_high_thresh +
-// frag6_high_thresh bytes was full, or NFQUEUE's bound on the packets
-// kept in its queue was reached); hare_datapath_held_packets_total and
+// A worker whose pool of ipfrag_high_thresh + frag6_high_thresh bytes is
+// full, or that reached NFQUEUE's bound on the packets kept in its queue,
+// evicts the oldest other datagram held ("evicted under memory
+// pressure"); hare_dropped_packets_total{reason="fragment_pool_full"}
+// counts the fragments it could not hold even so (nothing else held to
+// evict); hare_datapath_held_packets_total and
 // hare_datapath_forwarded_packets_total count, per port, the fragments
 // held and those sent later.
 //
