@@ -13,7 +13,8 @@ import (
 // hostile schedule the fuzzer writes: fragments of four datagrams, two of
 // them to a dropped port, sent in any order and batching, repeated, with
 // their offsets moved, their More flag flipped or their tails cut, and
-// the clock jumping across reassembly timeouts. The first fragment of
+// the clock jumping across reassembly timeouts, into a pool so small
+// that holding one evicts another. The first fragment of
 // each datagram is never altered, so whatever is reassembled under an ID
 // carries that datagram's UDP port and the ruleset's decision on it is
 // known. Checked: no panic; no byte of a dropped datagram leaves (RFC
@@ -29,7 +30,9 @@ func FuzzFragHold(f *testing.F) {
 		if len(ops) > 256 {
 			return
 		}
-		r := newFragRig(t, rulesFwdNoDNS, defrag.Config{High6: 64 << 10})
+		// A pool of 9 slots (ipfrag_high_thresh 512 + frag6_high_thresh
+		// 4 KiB): each fragment takes 2, so holding evicts often.
+		r := newFragRig(t, rulesFwdNoDNS, defrag.Config{High4: 512, High6: 4 << 10})
 		const nd = 4
 		var dgrams [nd][]datapath.Packet
 		for d := range nd {
