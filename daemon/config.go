@@ -15,6 +15,7 @@ import (
 
 	"github.com/hare-fw/hare/conntrack"
 	"github.com/hare-fw/hare/control"
+	"github.com/hare-fw/hare/datapath/afpacket"
 )
 
 // Config is the daemon's configuration, read from a TOML file (LoadConfig;
@@ -395,8 +396,8 @@ func (c *Config) check() *checkError {
 		if d.Ring != "v3" && d.Ring != "v2" {
 			return bad(toml.Key{"datapath", "ring"}, "%q: not \"v3\" (TPACKET_V3, throughput) or \"v2\" (TPACKET_V2, latency)", d.Ring)
 		}
-		if d.RingFrames != 0 && (d.RingFrames < 2 || d.RingFrames > 1<<20) {
-			return bad(toml.Key{"datapath", "ring_frames"}, "%d: not 0 (the default) or between 2 and %d", d.RingFrames, 1<<20)
+		if d.RingFrames != 0 && (d.RingFrames < 2 || d.RingFrames > afpacket.MaxFrames) {
+			return bad(toml.Key{"datapath", "ring_frames"}, "%d: not 0 (the default) or between 2 and %d (the kernel's largest ring)", d.RingFrames, afpacket.MaxFrames)
 		}
 		if d.RingFrames != 0 && d.Ring != "v2" {
 			return bad(toml.Key{"datapath", "ring_frames"}, "only a \"v2\" ring has frame slots (ring = %q)", d.Ring)

@@ -148,6 +148,9 @@ func TestConfigErrors(t *testing.T) {
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"b\"]\n\nring = \"v1\"\n", `c.toml:7: datapath.ring: "v1": not "v3"`},
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"b\"]\nring = \"v2\"\nring_frames = 1\n", "c.toml:7: datapath.ring_frames: 1: not 0"},
 		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"b\"]\nring_frames = 300\n", `c.toml:6: datapath.ring_frames: only a "v2" ring`},
+		// 4096 blocks of 1 MiB (61,440 slots) reach 4 GiB, which
+		// packet_set_ring refuses; 4095 blocks hold 61,425.
+		{base + "[datapath]\nkind = \"afpacket\"\ninterfaces = [\"a\", \"b\"]\nring = \"v2\"\nring_frames = 61426\n", "c.toml:7: datapath.ring_frames: 61426: not 0 (the default) or between 2 and 61425"},
 		{base + "[workers]\nbatch = 0\n", "c.toml:4: workers.batch: 0"},
 		{base + "[workers]\ninvalid = \"maybe\"\n", `c.toml:4: workers.invalid: "maybe"`},
 		{base + "[control]\nmode = \"0600\"\n", `c.toml:4: unknown key control.mode`},

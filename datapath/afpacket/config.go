@@ -147,8 +147,8 @@ func (c *Config) check(pageSize int) error {
 	if c.Frames == 0 {
 		c.Frames = 120
 	}
-	if c.Frames < 2 || c.Frames > 1<<20 {
-		return fmt.Errorf("afpacket: %d frames: need 2 to %d", c.Frames, 1<<20)
+	if c.Frames < 2 || c.Frames > MaxFrames {
+		return fmt.Errorf("afpacket: %d frames: need 2 to %d", c.Frames, MaxFrames)
 	}
 	if c.BlockSize == 0 {
 		c.BlockSize = 128 << 10
@@ -170,3 +170,23 @@ func (c *Config) check(pageSize int) error {
 	}
 	return nil
 }
+
+// A TPACKET_V2 ring is made of slots of one fixed size, one frame each
+// (tpacket_rcv clamps a longer frame to the slot: "packet too big"), so a
+// slot must hold the largest frame the bridge forwards, a 64 KiB GRO frame
+// or reassembled datagram, behind tpacket_rcv's headroom (macoff: the
+// aligned TPACKET2_HDRLEN, the virtio_net_hdr). 17 pages do, and fifteen
+// of them fill a 1 MiB block (the kernel allocates a block as one
+// power-of-two run of pages, alloc_pg_vec, so a block of exactly one
+// slot would waste almost half of it).
+const (
+	frame2Size     = 17 << 12
+	block2Size     = 1 << 20
+	framesPerBlock = block2Size / frame2Size
+)
+
+// MaxFrames is the most slots a TPACKET_V2 ring (Config.Frames) may have:
+// packet_set_ring refuses a ring of 4 GiB or more (tp_block_size ×
+// tp_block_nr above UINT_MAX), which would otherwise surface only when the
+// bridge opens.
+const MaxFrames = (1<<32 - 1) / block2Size * framesPerBlock

@@ -21,20 +21,6 @@ const (
 	tp2HdrEnd = 32 + unix.SizeofSockaddrLinklayer
 )
 
-// A TPACKET_V2 ring is made of slots of one fixed size, one frame each
-// (tpacket_rcv clamps a longer frame to the slot: "packet too big"), so a
-// slot must hold the largest frame the bridge forwards, a 64 KiB GRO frame
-// or reassembled datagram, behind tpacket_rcv's headroom (macoff: the
-// aligned TPACKET2_HDRLEN, the virtio_net_hdr). 17 pages do, and fifteen
-// of them fill a 1 MiB block (the kernel allocates a block as one
-// power-of-two run of pages, alloc_pg_vec, so a block of exactly one
-// slot would waste almost half of it).
-const (
-	frame2Size     = 17 << 12
-	block2Size     = 1 << 20
-	framesPerBlock = block2Size / frame2Size
-)
-
 // ring2 is one socket's TPACKET_V2 receive ring (packet_set_ring with
 // tpacket_req): Frames slots, each handed over on its own. The kernel
 // writes a frame in the slot at its head (packet_current_rx_frame, which
