@@ -73,26 +73,34 @@ func flood(t testing.TB, stop chan struct{}) *sync.WaitGroup {
 	return &wg
 }
 
+// floodedPort opens a bridge with c in the test topology's bridge
+// namespace, starts a flood of frames into it, and returns its first
+// port; the flood stops, then the bridge closes, when t ends.
+func floodedPort(t *testing.T, c Config) datapath.Port {
+	t.Helper()
+	tp := needTopology(t)
+	var br *Bridge
+	var err error
+	inNetns(t, tp.bridge, func() { br, err = Open(c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Close() })
+	stop := make(chan struct{})
+	wg := flood(t, stop)
+	t.Cleanup(wg.Wait)
+	t.Cleanup(func() { close(stop) })
+	return br.Ports()[0]
+}
+
 // TestNoAllocs reads, decides and forwards batches under a flood and
 // asserts that this allocates nothing.
 func TestNoAllocs(t *testing.T) { forRings(t, testNoAllocs) }
 
 func testNoAllocs(t *testing.T, ring Ring) {
-	tp := needTopology(t)
-	var br *Bridge
-	var err error
 	c := DefaultConfig("b0", "b1")
 	c.Ring = ring
-	inNetns(t, tp.bridge, func() { br, err = Open(c) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
-	stop := make(chan struct{})
-	wg := flood(t, stop)
-	defer wg.Wait()
-	defer close(stop)
-	port := br.Ports()[0]
+	port := floodedPort(t, c)
 	b := datapath.Batch{Pkts: make([]datapath.Packet, 0, 64)}
 	n := 0
 	allocs := testing.AllocsPerRun(200, func() {
@@ -212,21 +220,9 @@ func benchRoundTrip(b *testing.B, ring Ring) {
 // The rings are small so that they fill at once.
 func TestKernelDrops(t *testing.T) {
 	forRings(t, func(t *testing.T, ring Ring) {
-		tp := needTopology(t)
 		c := DefaultConfig("b0", "b1")
 		c.Ring, c.Blocks, c.Frames = ring, 2, 15
-		var br *Bridge
-		var err error
-		inNetns(t, tp.bridge, func() { br, err = Open(c) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer br.Close()
-		stop := make(chan struct{})
-		wg := flood(t, stop)
-		defer wg.Wait()
-		defer close(stop)
-		port := br.Ports()[0]
+		port := floodedPort(t, c)
 		// A deadline on a condition, not a measurement: the flood fills
 		// 15 slots or two blocks in well under a second.
 		deadline := time.Now().Add(20 * time.Second)
